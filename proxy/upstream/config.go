@@ -1,0 +1,110 @@
+package upstream
+
+import (
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// TLS modes for Config.TLSMode.
+const (
+	TLSStartTLS = "starttls" // RFC 6120 STARTTLS on the c2s port (default)
+	TLSDirect   = "direct"   // XEP-0368 Direct TLS, ALPN xmpp-client
+	TLSNone     = "none"     // plain TCP: loopback or AllowPlaintext only
+)
+
+// Credential strategies for Config.Credentials.
+const (
+	CredManaged     = "managed"     // per-user secret derived from SecretKey, set through XEP-0133
+	CredPassthrough = "passthrough" // the user's own username and password
+	CredToken       = "token"       // SASL OAUTHBEARER with the user's access token
+)
+
+// Config describes the upstream server and how to log in to it.
+type Config struct {
+	Domain         string         // XMPP domain: stream 'to', bare JIDs user@Domain
+	Address        string         // host:port
+	TLSMode        string         // "starttls" (default) | "direct" | "none"
+	AllowPlaintext bool           // allow TLSMode "none" to a non-loopback address
+	ServerName     string         // TLS server name; default Domain
+	RootCAs        *x509.CertPool // nil = system pool
+
+	Credentials   string // "managed" (default) | "passthrough" | "token"
+	SecretKey     []byte // managed: HMAC key for the per-user upstream password; never logged
+	AdminJID      string // managed: upstream admin (XEP-0133, Prosody mod_admin_adhoc)
+	AdminPassword string // managed: the admin's password; never logged
+	CreateAccounts bool  // managed: run add-user when the account is missing
+
+	DialTimeout  time.Duration // default 5s
+	LoginTimeout time.Duration // default 10s, the whole upstream login
+	Logger       zerolog.Logger
+}
+
+// ErrConfig marks an invalid Config.
+var ErrConfig = errors.New("upstream: invalid config")
+
+func (c *Config) setDefaults() {
+	if c.TLSMode == "" {
+		c.TLSMode = TLSStartTLS
+	}
+	if c.Credentials == "" {
+		c.Credentials = CredManaged
+	}
+	if c.ServerName == "" {
+		c.ServerName = c.Domain
+	}
+	if c.DialTimeout <= 0 {
+		c.DialTimeout = 5 * time.Second
+	}
+	if c.LoginTimeout <= 0 {
+		c.LoginTimeout = 10 * time.Second
+	}
+}
+
+func (c *Config) validate() error {
+	if c.Domain == "" {
+		return fmt.Errorf("%w: domain is empty", ErrConfig)
+	}
+	host, _, err := net.SplitHostPort(c.Address)
+	if err != nil {
+		return fmt.Errorf("%w: address %q: %v", ErrConfig, c.Address, err)
+	}
+	switch c.TLSMode {
+	case TLSStartTLS, TLSDirect:
+	case TLSNone:
+		if !c.AllowPlaintext && !isLoopback(host) {
+			return fmt.Errorf("%w: tls mode none needs a loopback address or allow_plaintext", ErrConfig)
+		}
+	default:
+		return fmt.Errorf("%w: unknown tls mode %q", ErrConfig, c.TLSMode)
+	}
+	switch c.Credentials {
+	case CredManaged:
+		if len(c.SecretKey) < 16 {
+			return fmt.Errorf("%w: managed credentials need a secret key of at least 16 bytes", ErrConfig)
+		}
+		if c.AdminJID == "" || c.AdminPassword == "" {
+			return fmt.Errorf("%w: managed credentials need an admin jid and password", ErrConfig)
+		}
+		if _, _, err := splitJID(c.AdminJID); err != nil {
+			return fmt.Errorf("%w: admin jid: %v", ErrConfig, err)
+		}
+	case CredPassthrough, CredToken:
+	default:
+		return fmt.Errorf("%w: unknown credentials strategy %q", ErrConfig, c.Credentials)
+	}
+	return nil
+}
+
+// isLoopback reports whether host names the local machine: a loopback IP or "localhost".
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
