@@ -33,11 +33,11 @@ type Config struct {
 	ServerName     string         // TLS server name; default Domain
 	RootCAs        *x509.CertPool // nil = system pool
 
-	Credentials   string // "managed" (default) | "passthrough" | "token"
-	SecretKey     []byte // managed: HMAC key for the per-user upstream password; never logged
-	AdminJID      string // managed: upstream admin (XEP-0133, Prosody mod_admin_adhoc)
-	AdminPassword string // managed: the admin's password; never logged
-	CreateAccounts bool  // managed: run add-user when the account is missing
+	Credentials    string // "managed" (default) | "passthrough" | "token"
+	SecretKey      []byte // managed: HMAC key for the per-user upstream password; never logged
+	AdminJID       string // managed: upstream admin (XEP-0133, Prosody mod_admin_adhoc)
+	AdminPassword  string // managed: the admin's password; never logged
+	CreateAccounts bool   // managed: run add-user when the account is missing
 
 	DialTimeout  time.Duration // default 5s
 	LoginTimeout time.Duration // default 10s, the whole upstream login
