@@ -1,0 +1,144 @@
+package config
+
+import "time"
+
+// Config is the whole file. Field tags are the YAML keys; defaults live in Default.
+type Config struct {
+	Log       Log        `mapstructure:"log"`
+	Listeners []Listener `mapstructure:"listeners"`
+	TLS       TLS        `mapstructure:"tls"`
+	Domains   []Domain   `mapstructure:"domains"`
+	OAuth     OAuth      `mapstructure:"oauth"`
+	Limits    Limits     `mapstructure:"limits"`
+	Metrics   Metrics    `mapstructure:"metrics"`
+}
+
+// Log chooses verbosity and format.
+type Log struct {
+	Level  string `mapstructure:"level"`  // debug | info | warn | error
+	Format string `mapstructure:"format"` // json | console
+}
+
+// Listener is one client-facing socket.
+type Listener struct {
+	Address string `mapstructure:"address"`
+	Mode    string `mapstructure:"mode"` // starttls | direct
+}
+
+// TLS holds the proxy's own certificates; the one presented is chosen by SNI or by
+// the stream's 'to' domain.
+type TLS struct {
+	Certificates []Certificate `mapstructure:"certificates"`
+}
+
+// Certificate is a PEM certificate chain and its key.
+type Certificate struct {
+	CertFile string `mapstructure:"cert_file"`
+	KeyFile  string `mapstructure:"key_file"`
+}
+
+// Domain is one XMPP domain the proxy answers for and the server behind it.
+type Domain struct {
+	Name     string   `mapstructure:"name"`
+	Upstream Upstream `mapstructure:"upstream"`
+}
+
+// Upstream is how the proxy reaches and logs in to the unchanged XMPP server.
+type Upstream struct {
+	Address        string `mapstructure:"address"`
+	TLS            string `mapstructure:"tls"` // starttls | direct | none
+	AllowPlaintext bool   `mapstructure:"allow_plaintext"`
+	ServerName     string `mapstructure:"server_name"`
+	CAFile         string `mapstructure:"ca_file"`
+	// Credentials: managed | passthrough | token.
+	Credentials       string        `mapstructure:"credentials"`
+	SecretKey         string        `mapstructure:"secret_key"`
+	SecretKeyFile     string        `mapstructure:"secret_key_file"`
+	AdminJID          string        `mapstructure:"admin_jid"`
+	AdminPassword     string        `mapstructure:"admin_password"`
+	AdminPasswordFile string        `mapstructure:"admin_password_file"`
+	CreateAccounts    bool          `mapstructure:"create_accounts"`
+	DialTimeout       time.Duration `mapstructure:"dial_timeout"`
+	LoginTimeout      time.Duration `mapstructure:"login_timeout"`
+}
+
+// OAuth names follow Prosody's mod_auth_oauth_external (oauth_external_*).
+type OAuth struct {
+	Issuer                  string        `mapstructure:"issuer"`
+	DiscoveryURL            string        `mapstructure:"discovery_url"`
+	TokenEndpoint           string        `mapstructure:"token_endpoint"`
+	ValidationEndpoint      string        `mapstructure:"validation_endpoint"`
+	IntrospectionEndpoint   string        `mapstructure:"introspection_endpoint"`
+	JWKSURL                 string        `mapstructure:"jwks_url"`
+	UsernameField           string        `mapstructure:"username_field"`
+	UsernameMapping         string        `mapstructure:"username_mapping"`
+	ResourceOwnerPassword   bool          `mapstructure:"resource_owner_password"`
+	ClientID                string        `mapstructure:"client_id"`
+	ClientSecret            string        `mapstructure:"client_secret"`
+	ClientSecretFile        string        `mapstructure:"client_secret_file"`
+	Scope                   string        `mapstructure:"scope"`
+	Validation              string        `mapstructure:"validation"` // auto | userinfo | introspection | jwt
+	Audience                string        `mapstructure:"audience"`
+	TokenEndpointAuthMethod string        `mapstructure:"token_endpoint_auth_method"`
+	Timeout                 time.Duration `mapstructure:"timeout"`
+	CAFile                  string        `mapstructure:"ca_file"`
+	InsecureSkipVerify      bool          `mapstructure:"insecure_skip_verify"`
+	CacheTTL                time.Duration `mapstructure:"cache_ttl"`
+	NegativeCacheTTL        time.Duration `mapstructure:"negative_cache_ttl"`
+	CacheSize               int           `mapstructure:"cache_size"`
+}
+
+// Limits bound what one client, and all of them, may cost.
+type Limits struct {
+	PreAuthTimeout  time.Duration `mapstructure:"pre_auth_timeout"`
+	MaxElementBytes int           `mapstructure:"max_element_bytes"`
+	MaxAuthAttempts int           `mapstructure:"max_auth_attempts"`
+	MaxConnections  int           `mapstructure:"max_connections"`
+	ShutdownDrain   time.Duration `mapstructure:"shutdown_drain"`
+}
+
+// Metrics is the separate HTTP listener for /metrics, /healthz and /readyz.
+type Metrics struct {
+	Address string `mapstructure:"address"` // empty: off
+}
+
+// Default returns the values every key has when the file does not set it.
+func Default() Config {
+	return Config{
+		Log: Log{Level: "info", Format: "json"},
+		OAuth: OAuth{
+			UsernameField:         "preferred_username",
+			ResourceOwnerPassword: true,
+			Scope:                 "openid",
+			Validation:            "auto",
+			Timeout:               5 * time.Second,
+			CacheTTL:              5 * time.Minute,
+			NegativeCacheTTL:      10 * time.Second,
+			CacheSize:             10000,
+		},
+		Limits: Limits{
+			PreAuthTimeout:  30 * time.Second,
+			MaxElementBytes: 64 << 10,
+			MaxAuthAttempts: 3,
+			MaxConnections:  10000,
+			ShutdownDrain:   10 * time.Second,
+		},
+	}
+}
+
+// DefaultUpstream fills the zero fields of one domain's upstream.
+func DefaultUpstream(u Upstream) Upstream {
+	if u.TLS == "" {
+		u.TLS = "starttls"
+	}
+	if u.Credentials == "" {
+		u.Credentials = "managed"
+	}
+	if u.DialTimeout == 0 {
+		u.DialTimeout = 5 * time.Second
+	}
+	if u.LoginTimeout == 0 {
+		u.LoginTimeout = 10 * time.Second
+	}
+	return u
+}

@@ -1,0 +1,193 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+)
+
+// Validate checks values that decoding alone cannot: enums, URLs, addresses and
+// required combinations. Problems are joined so one run shows them all.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: "+format, append([]any{key}, args...)...))
+	}
+	oneOf := func(key, value string, allowed ...string) {
+		for _, a := range allowed {
+			if value == a {
+				return
+			}
+		}
+		bad(key, "%q is not one of %s", value, strings.Join(allowed, ", "))
+	}
+
+	oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
+	oneOf("log.format", c.Log.Format, "json", "console")
+
+	if len(c.Listeners) == 0 {
+		bad("listeners", "at least one listener is required")
+	}
+	for i, l := range c.Listeners {
+		key := fmt.Sprintf("listeners[%d]", i)
+		checkAddress(bad, key+".address", l.Address)
+		oneOf(key+".mode", l.Mode, "starttls", "direct")
+	}
+	if len(c.TLS.Certificates) == 0 {
+		bad("tls.certificates", "at least one certificate is required")
+	}
+	for i, cert := range c.TLS.Certificates {
+		key := fmt.Sprintf("tls.certificates[%d]", i)
+		if cert.CertFile == "" {
+			bad(key+".cert_file", "required")
+		}
+		if cert.KeyFile == "" {
+			bad(key+".key_file", "required")
+		}
+	}
+
+	if len(c.Domains) == 0 {
+		bad("domains", "at least one domain is required")
+	}
+	seen := map[string]bool{}
+	for i, d := range c.Domains {
+		key := fmt.Sprintf("domains[%d]", i)
+		if d.Name == "" {
+			bad(key+".name", "required")
+		} else if seen[strings.ToLower(d.Name)] {
+			bad(key+".name", "%q is configured twice", d.Name)
+		}
+		seen[strings.ToLower(d.Name)] = true
+		c.validateUpstream(bad, key+".upstream", d.Upstream)
+	}
+
+	c.validateOAuth(bad)
+
+	if c.Limits.PreAuthTimeout <= 0 {
+		bad("limits.pre_auth_timeout", "must be positive")
+	}
+	if c.Limits.MaxElementBytes < 4096 {
+		bad("limits.max_element_bytes", "must be at least 4096")
+	}
+	if c.Limits.MaxAuthAttempts < 1 {
+		bad("limits.max_auth_attempts", "must be at least 1")
+	}
+	if c.Limits.MaxConnections < 1 {
+		bad("limits.max_connections", "must be at least 1")
+	}
+	if c.Metrics.Address != "" {
+		checkAddress(bad, "metrics.address", c.Metrics.Address)
+	}
+	return errors.Join(errs...)
+}
+
+func (c *Config) validateUpstream(bad func(string, string, ...any), key string, u Upstream) {
+	checkAddress(bad, key+".address", u.Address)
+	switch u.TLS {
+	case "starttls", "direct":
+	case "none":
+		host, _, _ := net.SplitHostPort(u.Address)
+		if ip := net.ParseIP(host); !u.AllowPlaintext && host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+			bad(key+".tls", "none is only allowed to a loopback address unless allow_plaintext is true")
+		}
+	default:
+		bad(key+".tls", "%q is not one of starttls, direct, none", u.TLS)
+	}
+	switch u.Credentials {
+	case "managed":
+		if u.SecretKey == "" {
+			bad(key+".secret_key", "required for managed credentials (or secret_key_file)")
+		} else if len(u.SecretKey) < 16 {
+			bad(key+".secret_key", "too short: use at least 16 random characters")
+		}
+		if u.AdminJID == "" {
+			bad(key+".admin_jid", "required for managed credentials")
+		}
+		if u.AdminPassword == "" {
+			bad(key+".admin_password", "required for managed credentials (or admin_password_file)")
+		}
+	case "passthrough":
+		if !c.OAuth.ResourceOwnerPassword {
+			bad(key+".credentials", "passthrough needs oauth.resource_owner_password (PLAIN logins)")
+		}
+	case "token":
+	default:
+		bad(key+".credentials", "%q is not one of managed, passthrough, token", u.Credentials)
+	}
+}
+
+func (c *Config) validateOAuth(bad func(string, string, ...any)) {
+	o := c.OAuth
+	for key, value := range map[string]string{
+		"oauth.issuer":                 o.Issuer,
+		"oauth.discovery_url":          o.DiscoveryURL,
+		"oauth.token_endpoint":         o.TokenEndpoint,
+		"oauth.validation_endpoint":    o.ValidationEndpoint,
+		"oauth.introspection_endpoint": o.IntrospectionEndpoint,
+		"oauth.jwks_url":               o.JWKSURL,
+	} {
+		if value != "" {
+			checkURL(bad, key, value)
+		}
+	}
+	if o.Issuer == "" && o.DiscoveryURL == "" && o.TokenEndpoint == "" && o.ValidationEndpoint == "" &&
+		o.IntrospectionEndpoint == "" && o.JWKSURL == "" {
+		bad("oauth", "set issuer or discovery_url, or at least one of token_endpoint and validation_endpoint")
+	}
+	if o.ResourceOwnerPassword && o.ClientID == "" {
+		bad("oauth.client_id", "required for the password grant (resource_owner_password: true)")
+	}
+	oneOf := []string{"auto", "userinfo", "introspection", "jwt"}
+	found := false
+	for _, v := range oneOf {
+		found = found || v == o.Validation
+	}
+	if !found {
+		bad("oauth.validation", "%q is not one of %s", o.Validation, strings.Join(oneOf, ", "))
+	}
+	switch o.UsernameMapping {
+	case "", "split":
+	default:
+		bad("oauth.username_mapping", "%q is not one of \"\", split", o.UsernameMapping)
+	}
+	switch o.TokenEndpointAuthMethod {
+	case "", "client_secret_basic", "client_secret_post":
+	default:
+		bad("oauth.token_endpoint_auth_method", "%q is not one of client_secret_basic, client_secret_post", o.TokenEndpointAuthMethod)
+	}
+	if o.UsernameField == "" {
+		bad("oauth.username_field", "must not be empty")
+	}
+	if o.Timeout <= 0 {
+		bad("oauth.timeout", "must be positive")
+	}
+	if o.CacheSize < 0 {
+		bad("oauth.cache_size", "must not be negative")
+	}
+}
+
+func checkURL(bad func(string, string, ...any), key, value string) {
+	u, err := url.Parse(value)
+	switch {
+	case err != nil:
+		bad(key, "not a URL: %v", errors.Unwrap(err))
+	case u.Scheme != "https" && u.Scheme != "http":
+		bad(key, "%q: scheme must be https (or http)", value)
+	case u.Host == "":
+		bad(key, "%q: no host", value)
+	case u.User != nil:
+		bad(key, "credentials in the URL are not allowed: use client_id/client_secret")
+	}
+}
+
+func checkAddress(bad func(string, string, ...any), key, value string) {
+	if value == "" {
+		bad(key, "required")
+		return
+	}
+	if _, port, err := net.SplitHostPort(value); err != nil || port == "" {
+		bad(key, "%q is not host:port", value)
+	}
+}
