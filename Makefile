@@ -1,0 +1,31 @@
+# The two commands of the README: `make demo` and `make test`.
+GO      ?= go
+FUZZTIME ?= 8s
+PKGS    := ./...
+
+.PHONY: demo test setup lint unit fuzz bench build
+
+demo: setup
+	$(GO) run ./cmd/xmpp-oauth-proxy-demo
+
+test: setup lint unit fuzz
+
+setup:
+	@bash scripts/setup-debian.sh
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+unit:
+	$(GO) test -race -count=1 -timeout 10m $(PKGS)
+
+# A short run of every fuzz target; the corpus lives in each package's testdata/fuzz.
+fuzz:
+	@bash scripts/fuzz-all.sh $(FUZZTIME)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 20m $(PKGS)
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/xmpp-oauth-proxy ./cmd/xmpp-oauth-proxy

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the demo and the tests run for real: Prosody (the
+# upstream XMPP server), Glewlwyd (the OpenID Connect provider) and their tools.
+# Idempotent: does nothing when everything is already there.
+set -euo pipefail
+
+need=()
+for bin in prosody prosodyctl glewlwyd sqlite3 openssl jq curl go-sendxmpp; do
+  command -v "$bin" >/dev/null 2>&1 || need+=("$bin")
+done
+dpkg -s lua-unbound >/dev/null 2>&1 || need+=(lua-unbound)
+[ ${#need[@]} -eq 0 ] && exit 0
+
+echo "setup: installing Debian packages for: ${need[*]}" >&2
+sudo=""
+if [ "$(id -u)" != 0 ]; then
+  command -v sudo >/dev/null || { echo "setup: run as root or install sudo" >&2; exit 1; }
+  sudo=sudo
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+# Without this preseed glewlwyd's postinst tries to configure a database and fails.
+echo 'glewlwyd glewlwyd/config_type select No configuration' | $sudo debconf-set-selections
+$sudo apt-get install -y -qq --no-install-recommends \
+  prosody lua-unbound glewlwyd sqlite3 openssl jq curl go-sendxmpp ca-certificates >/dev/null
+# A half-configured glewlwyd from an earlier run without the preseed recovers here.
+$sudo dpkg --configure -a
