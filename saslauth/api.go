@@ -19,7 +19,11 @@ type Identity struct {
 
 // Authenticator checks credentials against whatever knows them (an OAuth server, via
 // an adapter in cmd). It must classify failures with ErrInvalidCredentials or
-// ErrTemporary (errors.Is), so that clients get the right SASL condition.
+// ErrTemporary (errors.Is), so that clients get the right SASL condition; any other
+// error counts as temporary. CheckPassword gets the normalised localpart; an
+// Identity with an empty Username there means "the typed name is right". An
+// Identity's Username must be a valid XMPP localpart, else the login fails with
+// not-authorized.
 type Authenticator interface {
 	CheckPassword(ctx context.Context, username, password string) (Identity, error)
 	CheckToken(ctx context.Context, token string) (Identity, error)
