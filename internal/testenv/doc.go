@@ -1,0 +1,24 @@
+// Package testenv starts the real services the proxy is tested against: an
+// unchanged Prosody (the upstream XMPP server) and a Glewlwyd OpenID Connect
+// provider, from their installed Debian binaries, on free loopback ports in a
+// temporary directory.
+//
+// From a program (the demo stack):
+//
+//	env, err := testenv.Start(ctx, testenv.Options{Logf: log.Printf})
+//	if err != nil { ... }
+//	defer env.Close()
+//	tok, err := env.IdP.PasswordToken(ctx, "alice", env.IdP.Users["alice"])
+//
+// From tests, one environment is shared per test binary:
+//
+//	func TestMain(m *testing.M) { testenv.Main(m) }
+//	func TestX(t *testing.T) { env := testenv.Require(t); ... }
+//
+// Every process is started in its own process group with a parent-death
+// signal, and Close kills the groups, so nothing outlives the caller.
+//
+// The package does not install anything, does not use Docker, and is not a
+// production launcher: the Glewlwyd admin account keeps its well-known
+// default password and listens on loopback only.
+package testenv

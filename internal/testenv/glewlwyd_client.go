@@ -1,0 +1,96 @@
+package testenv
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// ErrRejected means Glewlwyd answered a client request with a 4xx status,
+// e.g. a wrong password (403) or a wrong client secret (400).
+var ErrRejected = errors.New("testenv: rejected by the identity provider")
+
+// PasswordToken runs the password grant on the main plugin and returns the
+// JWT access token.
+func (g *Glewlwyd) PasswordToken(ctx context.Context, user, password string) (string, error) {
+	return g.passwordToken(ctx, g.TokenURL, user, password)
+}
+
+// ShortPasswordToken is PasswordToken on the plugin whose tokens expire
+// after ShortTokenLifetime.
+func (g *Glewlwyd) ShortPasswordToken(ctx context.Context, user, password string) (string, error) {
+	return g.passwordToken(ctx, g.ShortTokenURL, user, password)
+}
+
+func (g *Glewlwyd) passwordToken(ctx context.Context, tokenURL, user, password string) (string, error) {
+	var out struct {
+		AccessToken string `json:"access_token"`
+	}
+	err := g.clientPost(ctx, tokenURL, url.Values{
+		"grant_type": {"password"}, "username": {user}, "password": {password}, "scope": {g.Scope},
+	}, &out)
+	if err != nil {
+		return "", fmt.Errorf("password grant for %q: %w", user, err)
+	}
+	if out.AccessToken == "" {
+		return "", fmt.Errorf("password grant for %q: no access_token in the answer", user)
+	}
+	return out.AccessToken, nil
+}
+
+// Introspect asks the main plugin about token (RFC 7662) and returns the
+// decoded answer, e.g. {"active": true, "username": "alice", ...}.
+func (g *Glewlwyd) Introspect(ctx context.Context, token string) (map[string]any, error) {
+	var out map[string]any
+	if err := g.clientPost(ctx, g.IntrospectURL, url.Values{"token": {token}}, &out); err != nil {
+		return nil, fmt.Errorf("introspect: %w", err)
+	}
+	return out, nil
+}
+
+// Revoke revokes an access token on the main plugin (RFC 7009); afterwards
+// introspection reports it inactive. A JWT stays valid for anyone checking
+// only its signature and expiry.
+func (g *Glewlwyd) Revoke(ctx context.Context, token string) error {
+	err := g.clientPost(ctx, g.RevokeURL, url.Values{"token": {token}, "token_type_hint": {"access_token"}}, nil)
+	if err != nil {
+		return fmt.Errorf("revoke: %w", err)
+	}
+	return nil
+}
+
+// clientPost posts a form with the client's basic credentials and decodes
+// a JSON answer into out (when non-nil).
+func (g *Glewlwyd) clientPost(ctx context.Context, endpoint string, form url.Values, out any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, strings.NewReader(form.Encode()))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(url.QueryEscape(g.ClientID), url.QueryEscape(g.ClientSecret))
+	resp, err := g.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return err
+	}
+	switch {
+	case resp.StatusCode >= 400 && resp.StatusCode < 500:
+		// The body names the OAuth error; it never echoes credentials.
+		return fmt.Errorf("%w: HTTP %d: %s", ErrRejected, resp.StatusCode, strings.TrimSpace(string(body)))
+	case resp.StatusCode != http.StatusOK:
+		return fmt.Errorf("HTTP %d from %s", resp.StatusCode, endpoint)
+	}
+	if out == nil {
+		return nil
+	}
+	return json.Unmarshal(body, out)
+}
