@@ -2,11 +2,26 @@ package upstream
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
 )
 
 // Dialer logs users in to the upstream server. It is safe for concurrent use.
 type Dialer struct {
-	cfg Config
+	cfg         Config
+	log         zerolog.Logger
+	tlsSessions tls.ClientSessionCache // resumption spares the upstream a full handshake per login
+	scram       *scramClients
+	admin       *adminSession // managed credentials only
+
+	noQuickAck bool // benchmarks: measure the login without the TCP_QUICKACK cure
+	// onCommand, when set, sees every XEP-0050 command the admin session runs (tests).
+	onCommand func(node string)
 }
 
 // New validates cfg and returns a Dialer. It starts nothing on the network.
@@ -15,22 +30,186 @@ func New(cfg Config) (*Dialer, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	return &Dialer{cfg: cfg}, nil
+	d := &Dialer{
+		cfg:         cfg,
+		log:         cfg.Logger.With().Str("component", "upstream").Logger(),
+		tlsSessions: tls.NewLRUClientSessionCache(256),
+		scram:       newScramClients(scramCacheSize),
+	}
+	if cfg.Credentials == CredManaged {
+		d.admin = newAdminSession(d)
+	}
+	return d, nil
 }
 
-// Start connects the long-lived admin session (managed credentials) in the background
-// and keeps it connected, with backoff, until ctx ends or Close. Calling it is optional:
-// Login connects the admin session on first need.
-func (d *Dialer) Start(ctx context.Context) {}
-
-// Login logs in upstream as the user c describes, up to the upstream's <success/>.
-// Errors wrap ErrUnavailable or ErrRejected.
-func (d *Dialer) Login(ctx context.Context, c Credentials) (*Session, error) {
-	return nil, ErrUnavailable
+// Start keeps the admin session (managed credentials) connected in the background,
+// reconnecting with backoff, until ctx ends or Close. Calling it is optional: Login
+// connects the admin session on first need.
+func (d *Dialer) Start(ctx context.Context) {
+	if d.admin != nil {
+		go d.admin.run(ctx)
+	}
 }
-
-// Probe dials the upstream, negotiates TLS and reads its stream features: is it answering?
-func (d *Dialer) Probe(ctx context.Context) error { return ErrUnavailable }
 
 // Close stops the admin session. Sessions already handed out are not affected.
-func (d *Dialer) Close() error { return nil }
+func (d *Dialer) Close() error {
+	if d.admin != nil {
+		d.admin.close()
+	}
+	return nil
+}
+
+// Probe dials the upstream, negotiates TLS, opens a stream and reads its features:
+// is the upstream answering? Errors wrap ErrUnavailable.
+func (d *Dialer) Probe(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, d.cfg.LoginTimeout)
+	defer cancel()
+	w, f, err := d.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer w.close()
+	_ = w.write("</stream:stream>")
+	if len(f.Mechanisms) == 0 {
+		return fmt.Errorf("%w: upstream offers no SASL mechanisms", ErrUnavailable)
+	}
+	return nil
+}
+
+// Login logs in upstream as the user c describes, up to the upstream's <success/>,
+// and hands the connection over. Errors wrap ErrUnavailable (upstream unreachable,
+// misbehaving or misconfigured) or ErrRejected (the upstream refused this user).
+func (d *Dialer) Login(ctx context.Context, c Credentials) (*Session, error) {
+	if err := checkLocalpart(c.Username); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRejected, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, d.cfg.LoginTimeout)
+	defer cancel()
+	start := time.Now()
+	var s *Session
+	var err error
+	switch d.cfg.Credentials {
+	case CredManaged:
+		s, err = d.loginManaged(ctx, c.Username)
+	case CredPassthrough:
+		if c.Password == "" {
+			return nil, fmt.Errorf("%w: no password to pass through", ErrRejected)
+		}
+		s, err = d.loginPassword(ctx, c.Username, c.Password)
+	case CredToken:
+		if c.Token == "" {
+			return nil, fmt.Errorf("%w: no token to pass on", ErrRejected)
+		}
+		s, err = d.loginToken(ctx, c.Username, c.Token)
+	}
+	ev := d.log.Debug()
+	if err != nil {
+		ev = d.log.Info().Err(err)
+	}
+	ev.Str("user", c.Username).Dur("took", time.Since(start)).Msg("upstream login")
+	return s, err
+}
+
+// loginManaged logs in with the derived secret; if the upstream refuses it, sets it
+// through XEP-0133 (creating the account if allowed) and tries once more.
+func (d *Dialer) loginManaged(ctx context.Context, user string) (*Session, error) {
+	jid := user + "@" + d.cfg.Domain
+	pw := managedPassword(d.cfg.SecretKey, jid)
+	s, err := d.loginPassword(ctx, user, pw)
+	if err == nil || !errors.Is(err, errNotAuthorized) {
+		return s, err
+	}
+	d.log.Info().Str("user", user).Msg("upstream refused the managed secret; provisioning the account")
+	if err := d.provision(ctx, jid, pw); err != nil {
+		return nil, err
+	}
+	return d.loginPassword(ctx, user, pw)
+}
+
+// loginPassword logs in with SCRAM (or PLAIN where safe) and hands the stream over.
+func (d *Dialer) loginPassword(ctx context.Context, user, password string) (*Session, error) {
+	w, f, err := d.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m, err := d.passwordMech(f, w.secure, user, password)
+	if err == nil {
+		err = authenticate(w, m)
+	}
+	if err != nil {
+		w.close()
+		return nil, err
+	}
+	return handoff(w)
+}
+
+func (d *Dialer) passwordMech(f *features, secure bool, user, password string) (mechanism, error) {
+	name, err := passwordMechanism(f.Mechanisms, secure)
+	if err != nil {
+		return nil, err
+	}
+	if name == "PLAIN" {
+		return &plainMech{user: user, password: password}, nil
+	}
+	c, err := d.scram.get(name, user, password)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrRejected, err)
+	}
+	return &scramMech{mech: name, conv: c.NewConversation()}, nil
+}
+
+// loginToken logs in with SASL OAUTHBEARER, passing the user's access token on.
+func (d *Dialer) loginToken(ctx context.Context, user, token string) (*Session, error) {
+	w, f, err := d.connect(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !w.secure {
+		w.close()
+		return nil, fmt.Errorf("%w: refusing to send a token without TLS", ErrUnavailable)
+	}
+	if !hasMech(f.Mechanisms, "OAUTHBEARER") {
+		w.close()
+		return nil, fmt.Errorf("%w: upstream does not offer OAUTHBEARER", ErrUnavailable)
+	}
+	if err := authenticate(w, &oauthBearerMech{jid: user + "@" + d.cfg.Domain, token: token}); err != nil {
+		w.close()
+		return nil, err
+	}
+	return handoff(w)
+}
+
+// handoff returns the stream at the restart point with whatever was read past <success/>.
+func handoff(w *wire) (*Session, error) {
+	buf, err := w.r.leftover()
+	if err != nil {
+		w.close()
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	conn, err := w.release()
+	if err != nil {
+		return nil, err
+	}
+	return &Session{Conn: conn, Buffered: buf}, nil
+}
+
+func hasMech(offered []string, m string) bool {
+	for _, o := range offered {
+		if o == m {
+			return true
+		}
+	}
+	return false
+}
+
+// checkLocalpart refuses usernames that would change meaning inside a JID, an XML
+// attribute or a SASL message. The proxy normalises them before; this is the guard.
+func checkLocalpart(u string) error {
+	if u == "" || len(u) > 1023 {
+		return errors.New("bad username length")
+	}
+	if strings.ContainsAny(u, "@/\"&'<>:\x00 \t\r\n") {
+		return errors.New("username has characters not allowed in a localpart")
+	}
+	return nil
+}

@@ -1,0 +1,7 @@
+//go:build !linux
+
+package upstream
+
+const quickAckSupported = false
+
+func setQuickAck(fd uintptr) {}
