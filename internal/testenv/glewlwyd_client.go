@@ -46,8 +46,17 @@ func (g *Glewlwyd) passwordToken(ctx context.Context, tokenURL, user, password s
 // Introspect asks the main plugin about token (RFC 7662) and returns the
 // decoded answer, e.g. {"active": true, "username": "alice", ...}.
 func (g *Glewlwyd) Introspect(ctx context.Context, token string) (map[string]any, error) {
+	return g.introspect(ctx, g.IntrospectURL, token)
+}
+
+// ShortIntrospect is Introspect on the short-lived plugin.
+func (g *Glewlwyd) ShortIntrospect(ctx context.Context, token string) (map[string]any, error) {
+	return g.introspect(ctx, g.ShortIntrospectURL, token)
+}
+
+func (g *Glewlwyd) introspect(ctx context.Context, endpoint, token string) (map[string]any, error) {
 	var out map[string]any
-	if err := g.clientPost(ctx, g.IntrospectURL, url.Values{"token": {token}}, &out); err != nil {
+	if err := g.clientPost(ctx, endpoint, url.Values{"token": {token}}, &out); err != nil {
 		return nil, fmt.Errorf("introspect: %w", err)
 	}
 	return out, nil
