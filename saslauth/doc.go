@@ -4,18 +4,22 @@
 // decodes <auth/> and <response/> payloads from base64 and passes them in, and
 // wraps what comes back in <challenge/>, <success/> or <failure/>.
 //
-// Typical use by the proxy:
+// Typical use by the proxy (payloads already base64-decoded; nil when the client
+// sent no initial response):
 //
 //	cfg := saslauth.Config{Authenticator: a, Domain: "example.com", AllowPlain: true,
 //		AllowOAuthBearer: true, Scope: "xmpp:client:normal", DiscoveryURL: meta}
-//	offer(cfg.Mechanisms())                  // OAUTHBEARER, PLAIN
-//	s, err := cfg.Start(mechanism)           // *Failure{invalid-mechanism} if not offered
-//	for {
-//		challenge, done, err := s.Next(ctx, payload) // nil payload: no initial response
-//		if err != nil { sendFailure(err.(*saslauth.Failure)) ; break }
-//		if done { login(s.Result()); break }
-//		payload = sendChallengeReadResponse(challenge)
+//	offer(cfg.Mechanisms()) // OAUTHBEARER, PLAIN
+//	s, err := cfg.Start(mechanism) // *Failure{invalid-mechanism} if not offered
+//	for done := false; err == nil; {
+//		var challenge []byte
+//		challenge, done, err = s.Next(ctx, payload)
+//		if err == nil && done {
+//			return s.Result(), nil
+//		}
+//		payload = sendChallengeAndReadResponse(challenge)
 //	}
+//	sendFailure(err.(*saslauth.Failure).Condition)
 //
 // Every error from Start and Next is a *Failure whose Condition is one of the
 // constants here. Its Text and Error() never contain a password or token; errors
