@@ -1,0 +1,30 @@
+// Package proxy accepts XMPP client connections (RFC 6120), terminates their TLS
+// (STARTTLS, or XEP-0368 Direct TLS with ALPN "xmpp-client") and their SASL exchange
+// (through saslauth), logs the user in upstream (through an Upstream, normally a
+// *upstream.Dialer), and then relays raw bytes both ways.
+//
+// Typical use:
+//
+//	srv, err := proxy.New(proxy.Config{
+//		Domains:      []proxy.Domain{{Name: "example.com", SASL: saslCfg, Upstream: dialer}},
+//		Certificates: certs, // chosen by SNI, or by the stream's 'to' for STARTTLS
+//		Logger:       log,
+//	})
+//	go srv.Serve(ctx, starttlsListener, false)
+//	go srv.Serve(ctx, directTLSListener, true)
+//	...
+//	srv.Shutdown(drainCtx)
+//
+// One connection's life, in files: server.go (listeners, limits, shutdown), conn.go
+// (the state machine up to <success/>), xmlin.go and xmlout.go (the restricted pre-auth
+// XML stream), sasl.go (driving a saslauth.Session), relay.go (handoff and raw relay).
+//
+// Before <success/> the proxy parses every byte with a bounded encoding/xml decoder:
+// one element at most Config.MaxElementBytes, the whole phase at most
+// Config.PreAuthTimeout, no comments, processing instructions or DTDs. After it the
+// proxy never parses again: the client's restart header, bind, stream management and
+// everything else belong to the upstream server and cross the proxy byte for byte.
+//
+// The package does not know OAuth, HTTP or how the upstream login works; it does not
+// do XMPP server-to-server, WebSocket or BOSH, and it does not rewrite stanzas.
+package proxy

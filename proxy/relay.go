@@ -1,0 +1,214 @@
+package proxy
+
+import (
+	"bytes"
+	"net"
+	"sync/atomic"
+	"time"
+)
+
+// lingerTimeout is how long one direction may go on after the other ended, so that
+// a closing handshake (</stream:stream> both ways) can finish.
+const lingerTimeout = 5 * time.Second
+
+// relay moves bytes between a client and its upstream session, unparsed.
+type relay struct {
+	c            *conn
+	client, up   net.Conn
+	writeTimeout time.Duration
+	shutdown     atomic.Bool
+	left         atomic.Int32 // directions still running; the last one closes both conns
+	start        time.Time
+
+	// Owned by one direction each until it finishes.
+	fromClient, fromUp reader
+	clientTail, upTail tail
+	bytesUp, bytesDown int64
+}
+
+// handoff sends <success/>, forwards the client's bytes read past its last SASL
+// element (the start of its restarted stream) to the upstream, and relays.
+func (c *conn) handoff(l *loginResult) {
+	up := l.session.Conn
+	c.mu.Lock()
+	if c.shutdown {
+		c.mu.Unlock()
+		_ = up.SetWriteDeadline(time.Now().Add(finalWriteTimeout))
+		_, _ = up.Write([]byte(streamClose))
+		up.Close()
+		c.end(&streamErr{cond: condSystemShutdown})
+		return
+	}
+	// Under c.mu, so that a Shutdown's deadline cannot be lost between the phases.
+	_ = c.raw.SetDeadline(time.Time{})
+	_ = up.SetDeadline(time.Time{})
+	r := &relay{
+		c: c, client: c.nc, up: up,
+		writeTimeout: c.s.cfg.WriteTimeout,
+		start:        time.Now(),
+	}
+	r.fromClient.init(c.nc)
+	r.fromUp.init(up)
+	c.relay = r
+	c.state = stateRelay
+	c.mu.Unlock()
+	c.cancel() // the pre-auth context and its timer are no longer needed
+
+	c.log = c.log.With().Str("mechanism", l.result.Mechanism).Str("user", l.result.Username).Logger()
+	c.log.Info().Msg("logged in")
+
+	toClient := saslSuccess(l.successData)
+	toClient = append(toClient, l.session.Buffered...)
+	pending, _ := c.br.Peek(c.br.Buffered()) // never fails for Buffered() bytes
+	c.br, c.sr = nil, nil
+	r.left.Store(2)
+	c.s.wg.Add(1)
+	if err := r.write(r.client, toClient); err != nil {
+		r.client.SetReadDeadline(time.Now()) // relayClientToUpstream ends at once
+	} else if err := r.write(r.up, pending); err != nil {
+		r.up.SetReadDeadline(time.Now())
+	}
+	r.upTail.add(l.session.Buffered)
+	r.clientTail.add(pending)
+	go r.relayUpstreamToClient()
+	r.relayClientToUpstream()
+}
+
+// relayClientToUpstream copies client bytes upstream. When the client is gone it
+// closes the upstream stream for it.
+func (r *relay) relayClientToUpstream() {
+	defer r.finish()
+	n, _, werr := r.copy(&r.fromClient, r.up, &r.clientTail)
+	r.bytesUp = n
+	if werr != nil {
+		// The upstream takes no more; relayUpstreamToClient reports it to the client.
+		_ = r.up.SetReadDeadline(time.Now())
+		return
+	}
+	if !r.clientTail.closesStream() {
+		_ = r.write(r.up, []byte(streamClose))
+	}
+	closeWrite(r.up)
+	_ = r.up.SetReadDeadline(r.lingerDeadline())
+}
+
+// relayUpstreamToClient copies upstream bytes to the client. When the upstream is
+// gone without closing its stream, the client learns it from a stream error.
+func (r *relay) relayUpstreamToClient() {
+	defer r.c.s.wg.Done()
+	defer r.finish()
+	n, _, werr := r.copy(&r.fromUp, r.client, &r.upTail)
+	r.bytesDown = n
+	if werr != nil {
+		_ = r.client.SetReadDeadline(time.Now())
+		return
+	}
+	if !r.upTail.closesStream() {
+		cond := condRemoteConnectionFailed
+		if r.shutdown.Load() {
+			cond = condSystemShutdown
+		}
+		_ = r.write(r.client, streamError(cond, ""))
+	}
+	closeWrite(r.client)
+	_ = r.client.SetReadDeadline(r.lingerDeadline())
+}
+
+// copy relays src to dst until either fails; it returns the bytes moved.
+func (r *relay) copy(src *reader, dst net.Conn, t *tail) (n int64, rerr, werr error) {
+	for {
+		rerr, werr = src.next(func(p []byte) error {
+			t.add(p)
+			n += int64(len(p))
+			return r.write(dst, p)
+		})
+		if rerr != nil || werr != nil {
+			return n, rerr, werr
+		}
+	}
+}
+
+// write sends p with a deadline, so a peer that stops reading cannot pin us.
+func (r *relay) write(dst net.Conn, p []byte) error {
+	if len(p) == 0 {
+		return nil
+	}
+	timeout := r.writeTimeout
+	if r.shutdown.Load() {
+		timeout = finalWriteTimeout
+	}
+	_ = dst.SetWriteDeadline(time.Now().Add(timeout))
+	_, err := dst.Write(p)
+	return err
+}
+
+func (r *relay) lingerDeadline() time.Time {
+	if r.shutdown.Load() {
+		return time.Now()
+	}
+	return time.Now().Add(lingerTimeout)
+}
+
+// finish runs as each direction ends; the second closes both connections.
+func (r *relay) finish() {
+	if r.left.Add(-1) > 0 {
+		return
+	}
+	r.client.Close()
+	r.up.Close()
+	r.c.log.Info().
+		Int64("bytes_up", r.bytesUp).Int64("bytes_down", r.bytesDown).
+		Dur("duration", time.Since(r.start)).Msg("session ended")
+}
+
+// shutdownNow ends the session with system-shutdown: both reads fail at once, the
+// client gets the stream error and the upstream our closing tag.
+func (r *relay) shutdownNow() {
+	r.shutdown.Store(true)
+	now := time.Now()
+	_ = r.up.SetReadDeadline(now)
+	_ = r.client.SetReadDeadline(now)
+}
+
+func closeWrite(c net.Conn) {
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+	}
+}
+
+// tail keeps the last bytes one direction sent, to tell whether it closed its stream.
+type tail struct {
+	b [32]byte
+	n int
+}
+
+func (t *tail) add(p []byte) {
+	if len(p) >= len(t.b) {
+		t.n = copy(t.b[:], p[len(p)-len(t.b):])
+		return
+	}
+	keep := min(t.n, len(t.b)-len(p))
+	copy(t.b[:], t.b[t.n-keep:t.n])
+	t.n = keep + copy(t.b[keep:], p)
+}
+
+// closesStream reports whether the bytes end with a stream's closing tag,
+// </stream:stream> under any prefix.
+func (t *tail) closesStream() bool {
+	s := bytes.TrimRight(t.b[:t.n], " \t\r\n")
+	s, ok := bytes.CutSuffix(s, []byte(">"))
+	if !ok {
+		return false
+	}
+	s = bytes.TrimRight(s, " \t\r\n")
+	i := bytes.LastIndex(s, []byte("</"))
+	if i < 0 {
+		return false
+	}
+	name := s[i+2:]
+	if bytes.Equal(name, []byte("stream")) {
+		return true
+	}
+	prefix, ok := bytes.CutSuffix(name, []byte(":stream"))
+	return ok && len(prefix) > 0 && !bytes.ContainsAny(prefix, " \t\r\n<>/:")
+}

@@ -1,0 +1,196 @@
+package proxy
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+
+	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/proxy/upstream"
+	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/saslauth"
+)
+
+// maxSASLSteps bounds the challenges of one exchange (OAUTHBEARER needs one).
+const maxSASLSteps = 4
+
+// loginResult is what the pre-auth phase hands to the relay.
+type loginResult struct {
+	session     *upstream.Session
+	result      saslauth.Result
+	successData []byte // additional data for <success/>, normally none
+}
+
+var (
+	errNoMechanism   = errors.New("auth without a mechanism")
+	errBadBase64     = errors.New("payload is not base64")
+	errTooManySteps  = errors.New("too many SASL steps")
+	errUnexpectedEl  = errors.New("unexpected element")
+	errStrayResponse = errors.New("response outside an exchange")
+)
+
+// authenticate runs SASL exchanges until one succeeds and the upstream accepts the
+// user, or the client runs out of attempts.
+func (c *conn) authenticate() (*loginResult, error) {
+	for {
+		el, err := c.next()
+		if err != nil {
+			return nil, err
+		}
+		var f *saslauth.Failure
+		switch {
+		case isSASL(el, "auth"):
+			var res *loginResult
+			res, f, err = c.exchange(el)
+			if err != nil {
+				return nil, err
+			}
+			if f == nil {
+				res.session, f, err = c.loginUpstream(res.result)
+				if err != nil {
+					return nil, err
+				}
+				if f == nil {
+					return res, nil
+				}
+			}
+		case isSASL(el, "abort"):
+			f = &saslauth.Failure{Condition: saslauth.Aborted}
+		case isSASL(el, "response"):
+			f = &saslauth.Failure{Condition: saslauth.MalformedRequest, Cause: errStrayResponse}
+		default:
+			return nil, unexpected(el)
+		}
+		if err := c.failed(f); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// exchange runs one SASL exchange that began with el (an <auth/>). It returns the
+// result, or the failure to report, or an error that ends the connection.
+func (c *conn) exchange(el *element) (*loginResult, *saslauth.Failure, error) {
+	mech, _ := el.attrValue("mechanism")
+	c.mech = mech
+	if mech == "" {
+		return nil, &saslauth.Failure{Condition: saslauth.InvalidMechanism, Cause: errNoMechanism}, nil
+	}
+	sess, err := c.domain.SASL.Start(mech)
+	if err != nil {
+		return nil, asFailure(err), nil
+	}
+	resp, err := decodeSASL(el.text)
+	if err != nil {
+		return nil, &saslauth.Failure{Condition: saslauth.MalformedRequest, Cause: err}, nil
+	}
+	for step := 0; ; step++ {
+		challenge, done, err := sess.Next(c.ctx, resp)
+		if err != nil {
+			if c.isShutdown() || c.ctx.Err() != nil {
+				return nil, nil, &streamErr{cond: condConnectionTimeout, cause: err} // or system-shutdown: see classify
+			}
+			return nil, asFailure(err), nil
+		}
+		if done {
+			return &loginResult{result: sess.Result(), successData: challenge}, nil, nil
+		}
+		if step >= maxSASLSteps {
+			return nil, &saslauth.Failure{Condition: saslauth.MalformedRequest, Cause: errTooManySteps}, nil
+		}
+		if err := c.write(saslChallenge(challenge)); err != nil {
+			return nil, nil, err
+		}
+		el, err := c.next()
+		if err != nil {
+			return nil, nil, err
+		}
+		switch {
+		case isSASL(el, "response"):
+			if resp, err = decodeSASL(el.text); err != nil {
+				return nil, &saslauth.Failure{Condition: saslauth.MalformedRequest, Cause: err}, nil
+			}
+			if resp == nil {
+				resp = []byte{} // an empty <response/> is an empty response
+			}
+		case isSASL(el, "abort"):
+			return nil, &saslauth.Failure{Condition: saslauth.Aborted}, nil
+		default:
+			return nil, nil, unexpected(el)
+		}
+	}
+}
+
+// loginUpstream logs the authenticated user in upstream under the pre-auth deadline.
+func (c *conn) loginUpstream(r saslauth.Result) (*upstream.Session, *saslauth.Failure, error) {
+	sess, err := c.domain.Upstream.Login(c.ctx, upstream.Credentials{
+		Username: r.Username,
+		Password: r.Password,
+		Token:    r.Token,
+	})
+	if err == nil {
+		return sess, nil, nil
+	}
+	if c.isShutdown() {
+		return nil, nil, &streamErr{cond: condSystemShutdown, cause: err}
+	}
+	c.log.Warn().Err(err).Str("mechanism", c.mech).Msg("upstream login failed")
+	if errors.Is(err, upstream.ErrRejected) {
+		return nil, &saslauth.Failure{Condition: saslauth.NotAuthorized, Cause: err}, nil
+	}
+	return nil, &saslauth.Failure{Condition: saslauth.TemporaryAuthFailure, Cause: err}, nil
+}
+
+// failed reports f to the client and counts it; past the limit the stream ends.
+func (c *conn) failed(f *saslauth.Failure) error {
+	c.failures++
+	c.log.Info().Str("mechanism", c.mech).Str("sasl_failure", f.Condition).AnErr("cause", f.Cause).Int("attempt", c.failures).Msg("authentication failed")
+	if err := c.write(saslFailure(f.Condition, f.Text)); err != nil {
+		return err
+	}
+	if c.failures >= c.s.cfg.MaxAuthAttempts {
+		return &streamErr{cond: condPolicyViolation, text: "too many failed authentication attempts"}
+	}
+	return nil
+}
+
+// asFailure takes a *saslauth.Failure out of err; anything else is temporary.
+func asFailure(err error) *saslauth.Failure {
+	var f *saslauth.Failure
+	if errors.As(err, &f) {
+		return f
+	}
+	return &saslauth.Failure{Condition: saslauth.TemporaryAuthFailure, Cause: err}
+}
+
+func isSASL(el *element, local string) bool {
+	return el.name.Space == nsSASL && el.name.Local == local
+}
+
+// unexpected is the stream error for an element that has no place before
+// authentication: stanzas are not-authorized (RFC 6120 section 6.4.1), the rest
+// unsupported.
+func unexpected(el *element) error {
+	if el.name.Space == nsClient {
+		switch el.name.Local {
+		case "iq", "message", "presence":
+			return &streamErr{cond: condNotAuthorized, cause: errUnexpectedEl}
+		}
+	}
+	return &streamErr{cond: condUnsupportedStanzaType, cause: errUnexpectedEl}
+}
+
+// decodeSASL decodes the base64 payload of <auth/> or <response/>: no text is an
+// absent response (nil), "=" an empty one (RFC 6120 section 6.4.2).
+func decodeSASL(text []byte) ([]byte, error) {
+	t := bytes.TrimSpace(text)
+	switch {
+	case len(t) == 0:
+		return nil, nil
+	case len(t) == 1 && t[0] == '=':
+		return []byte{}, nil
+	}
+	out := make([]byte, base64.StdEncoding.DecodedLen(len(t)))
+	n, err := base64.StdEncoding.Strict().Decode(out, t)
+	if err != nil {
+		return nil, errBadBase64 // never the payload: it may be a password
+	}
+	return out[:n], nil
+}

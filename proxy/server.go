@@ -1,0 +1,293 @@
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/proxy/upstream"
+	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/saslauth"
+)
+
+// Upstream logs a user in to the upstream server, up to its <success/>.
+// *upstream.Dialer satisfies it. Errors wrap upstream.ErrUnavailable or
+// upstream.ErrRejected.
+type Upstream interface {
+	Login(ctx context.Context, c upstream.Credentials) (*upstream.Session, error)
+}
+
+// CertificateSource hands out the certificate for a TLS handshake. It is asked on
+// every handshake, so it may be swapped behind the scenes (reload on SIGHUP).
+// For STARTTLS without SNI, ServerName is set to the stream's 'to' domain.
+type CertificateSource interface {
+	GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error)
+}
+
+// CertificateFunc adapts a function to CertificateSource.
+type CertificateFunc func(*tls.ClientHelloInfo) (*tls.Certificate, error)
+
+// GetCertificate calls f.
+func (f CertificateFunc) GetCertificate(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	return f(h)
+}
+
+// Domain is one XMPP domain the proxy serves.
+type Domain struct {
+	// Name is the domain as clients put it in the stream's 'to'; compared case-insensitively.
+	Name string
+	// SASL says which mechanisms are offered; SASL.Domain defaults to Name.
+	SASL saslauth.Config
+	// Upstream logs users of this domain in upstream.
+	Upstream Upstream
+}
+
+// Config configures a Server. Zero values of the limits mean their defaults.
+type Config struct {
+	Domains      []Domain
+	Certificates CertificateSource
+	// PreAuthTimeout bounds everything before <success/>: TLS, SASL, the upstream login.
+	// Default 30s.
+	PreAuthTimeout time.Duration
+	// MaxElementBytes bounds any single pre-auth element. Default 65536 (JWTs are big).
+	MaxElementBytes int
+	// MaxAuthAttempts is how many failed SASL exchanges a connection gets before
+	// a policy-violation stream error. Default 3.
+	MaxAuthAttempts int
+	// WriteTimeout bounds every single write to a peer, also while relaying. Default 30s.
+	WriteTimeout time.Duration
+	Logger       zerolog.Logger
+}
+
+// Defaults of Config.
+const (
+	DefaultPreAuthTimeout  = 30 * time.Second
+	DefaultMaxElementBytes = 65536
+	DefaultMaxAuthAttempts = 3
+	DefaultWriteTimeout    = 30 * time.Second
+)
+
+// ErrConfig marks an invalid Config.
+var ErrConfig = errors.New("proxy: invalid config")
+
+// Server serves XMPP client connections. It is safe for concurrent use.
+type Server struct {
+	cfg     Config
+	domains map[string]*Domain
+	log     zerolog.Logger
+
+	directTLS, starttlsTLS *tls.Config
+	sniHint                sync.Map // raw net.Conn -> stream domain, during STARTTLS handshakes
+
+	// base is the parent of every connection's context; cancelled once all is over.
+	base       context.Context
+	cancelBase context.CancelFunc
+
+	mu        sync.Mutex
+	closing   bool
+	listeners map[net.Listener]struct{}
+	conns     map[*conn]struct{}
+	wg        sync.WaitGroup // connection and relay goroutines
+}
+
+// New checks cfg and returns a Server that is not serving yet.
+func New(cfg Config) (*Server, error) {
+	if cfg.PreAuthTimeout <= 0 {
+		cfg.PreAuthTimeout = DefaultPreAuthTimeout
+	}
+	if cfg.MaxElementBytes <= 0 {
+		cfg.MaxElementBytes = DefaultMaxElementBytes
+	}
+	if cfg.MaxAuthAttempts <= 0 {
+		cfg.MaxAuthAttempts = DefaultMaxAuthAttempts
+	}
+	if cfg.WriteTimeout <= 0 {
+		cfg.WriteTimeout = DefaultWriteTimeout
+	}
+	if cfg.Certificates == nil {
+		return nil, fmt.Errorf("%w: no certificate source", ErrConfig)
+	}
+	if len(cfg.Domains) == 0 {
+		return nil, fmt.Errorf("%w: no domains", ErrConfig)
+	}
+	domains := make(map[string]*Domain, len(cfg.Domains))
+	for i := range cfg.Domains {
+		d := cfg.Domains[i] // a copy: the caller's slice may change
+		name := normDomain(d.Name)
+		switch {
+		case name == "":
+			return nil, fmt.Errorf("%w: empty domain name", ErrConfig)
+		case domains[name] != nil:
+			return nil, fmt.Errorf("%w: domain %q twice", ErrConfig, name)
+		case d.Upstream == nil:
+			return nil, fmt.Errorf("%w: domain %q has no upstream", ErrConfig, name)
+		case len(d.SASL.Mechanisms()) == 0:
+			return nil, fmt.Errorf("%w: domain %q offers no SASL mechanism", ErrConfig, name)
+		}
+		if d.SASL.Domain == "" {
+			d.SASL.Domain = name
+		}
+		if normDomain(d.SASL.Domain) != name {
+			return nil, fmt.Errorf("%w: domain %q has SASL domain %q", ErrConfig, name, d.SASL.Domain)
+		}
+		d.Name = name
+		domains[name] = &d
+	}
+	base, cancel := context.WithCancel(context.Background())
+	s := &Server{
+		cfg:        cfg,
+		domains:    domains,
+		log:        cfg.Logger,
+		base:       base,
+		cancelBase: cancel,
+		listeners:  make(map[net.Listener]struct{}),
+		conns:      make(map[*conn]struct{}),
+	}
+	s.directTLS, s.starttlsTLS = s.tlsConfigs()
+	return s, nil
+}
+
+func normDomain(s string) string { return strings.ToLower(strings.TrimSuffix(s, ".")) }
+
+// Serve accepts connections on ln until ctx is done, ln fails, or Shutdown. directTLS
+// says whether clients start with a TLS handshake (XEP-0368) or with a plaintext stream
+// and STARTTLS. ctx governs only the accepting: connections live on until they end or
+// Shutdown ends them. Serve closes ln. It returns nil when stopped by ctx or Shutdown.
+func (s *Server) Serve(ctx context.Context, ln net.Listener, directTLS bool) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		ln.Close()
+		return nil
+	}
+	s.listeners[ln] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, ln)
+		s.mu.Unlock()
+	}()
+
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		select {
+		case <-ctx.Done():
+			ln.Close()
+		case <-stop:
+		}
+	}()
+
+	var backoff time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if ctx.Err() != nil || s.isClosing() {
+				return nil
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
+				// Out of file descriptors and the like: wait instead of spinning.
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				s.log.Warn().Err(err).Dur("retry_in", backoff).Msg("accept failed")
+				select {
+				case <-time.After(backoff):
+					continue
+				case <-ctx.Done():
+					return nil
+				}
+			}
+			ln.Close()
+			return err
+		}
+		backoff = 0
+		c := newConn(s, nc, directTLS)
+		if !s.track(c) {
+			nc.Close()
+			return nil
+		}
+		go c.serve()
+	}
+}
+
+func isTemporary(err error) bool {
+	var t interface{ Temporary() bool }
+	return errors.As(err, &t) && t.Temporary()
+}
+
+func (s *Server) isClosing() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closing
+}
+
+// track registers c and counts its goroutine; false once Shutdown has begun.
+func (s *Server) track(c *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	return true
+}
+
+func (s *Server) untrack(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.wg.Done()
+}
+
+// Shutdown stops accepting, ends pre-auth connections with a system-shutdown stream
+// error, and lets relayed sessions drain until ctx is done; then it ends those with
+// system-shutdown too. It returns when every connection goroutine is gone: nil if the
+// sessions drained by themselves, ctx.Err() if they had to be cut.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing = true
+	for ln := range s.listeners {
+		ln.Close()
+	}
+	conns := s.snapshotLocked()
+	s.mu.Unlock()
+
+	for _, c := range conns {
+		c.shutdownPreAuth()
+	}
+
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+		s.mu.Lock()
+		conns = s.snapshotLocked()
+		s.mu.Unlock()
+		for _, c := range conns {
+			c.shutdownNow()
+		}
+		<-done // every network call has a deadline, so this ends
+	}
+	s.cancelBase()
+	return err
+}
+
+func (s *Server) snapshotLocked() []*conn {
+	cs := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		cs = append(cs, c)
+	}
+	return cs
+}

@@ -1,0 +1,57 @@
+package proxy
+
+import "crypto/tls"
+
+// alpnXMPPClient is the XEP-0368 protocol name for Direct TLS.
+const alpnXMPPClient = "xmpp-client"
+
+// tlsConfigs builds the two shared configs. Certificates are asked for on every
+// handshake, never copied, so that a reloaded certificate takes effect at once.
+func (s *Server) tlsConfigs() (direct, starttls *tls.Config) {
+	direct = &tls.Config{
+		MinVersion:     tls.VersionTLS12,
+		NextProtos:     []string{alpnXMPPClient},
+		GetCertificate: s.getCertificate,
+	}
+	starttls = &tls.Config{
+		MinVersion:     tls.VersionTLS12,
+		GetCertificate: s.getCertificate,
+	}
+	return direct, starttls
+}
+
+// getCertificate picks by SNI; a STARTTLS client without SNI gets the certificate of
+// the domain its stream asked for.
+func (s *Server) getCertificate(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	if h.ServerName == "" {
+		if d, ok := s.sniHint.Load(h.Conn); ok {
+			hh := *h
+			hh.ServerName = d.(string)
+			h = &hh
+		}
+	}
+	return s.cfg.Certificates.GetCertificate(h)
+}
+
+// handshake runs the server side of TLS on c.raw under the pre-auth deadline.
+// domain is the stream's domain for STARTTLS, "" for Direct TLS.
+func (c *conn) handshake(domain string) error {
+	cfg := c.s.directTLS
+	if domain != "" {
+		cfg = c.s.starttlsTLS
+		c.s.sniHint.Store(c.raw, domain)
+		defer c.s.sniHint.Delete(c.raw)
+	}
+	tc := tls.Server(c.raw, cfg)
+	if err := tc.HandshakeContext(c.ctx); err != nil {
+		return err
+	}
+	c.nc = tc
+	c.tlsDone = true
+	st := tc.ConnectionState()
+	c.log = c.log.With().Str("tls", tls.VersionName(st.Version)).Logger()
+	if domain == "" && st.ServerName != "" {
+		c.sni = normDomain(st.ServerName)
+	}
+	return nil
+}
