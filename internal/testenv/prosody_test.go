@@ -145,17 +145,18 @@ func TestProsodyAdminLogin(t *testing.T) {
 func TestProsodyRegister(t *testing.T) {
 	env, ctx := Require(t), testCtx(t)
 	p := env.Prosody
-	if ok, err := p.UserExists(ctx, "erin.x"); err != nil || ok {
+	user := "erin." + randomSecret()[:8] // the shared env outlives -count runs
+	if ok, err := p.UserExists(ctx, user); err != nil || ok {
 		t.Fatalf("before Register: exists=%v err=%v", ok, err)
 	}
-	if err := p.Register(ctx, "erin.x", "erin-pw"); err != nil {
+	if err := p.Register(ctx, user, "erin-pw"); err != nil {
 		t.Fatal(err)
 	}
-	if ok, err := p.UserExists(ctx, "erin.x"); err != nil || !ok {
+	if ok, err := p.UserExists(ctx, user); err != nil || !ok {
 		t.Fatalf("after Register: exists=%v err=%v", ok, err)
 	}
 	c, _ := dialXMPP(t, p, false)
-	if got := c.plainLogin("erin.x", "erin-pw"); got != "success" {
+	if got := c.plainLogin(user, "erin-pw"); got != "success" {
 		t.Fatalf("login as registered user: <%s>", got)
 	}
 }
