@@ -47,6 +47,10 @@ func run(t *testing.T, cfg Config, mech string, msgs ...[]byte) {
 		if done {
 			return
 		}
+		// The only challenges are "send your response" and the RFC 7628 error.
+		if len(ch) != 0 && !bytes.Equal(ch, cfg.ErrorChallenge()) {
+			t.Fatalf("unexpected challenge %q", ch)
+		}
 	}
 }
 

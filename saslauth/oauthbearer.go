@@ -57,11 +57,8 @@ func (s *oauthBearerSession) message(ctx context.Context, msg []byte) ([]byte, b
 	s.state = bearerDone
 	m, err := parseBearerMessage(msg)
 	if err != nil {
-		f := failure(MalformedRequest, err)
-		if errors.Is(err, errGS2ChannelBinding) {
-			f.Text = "channel binding is not supported with OAUTHBEARER"
-		}
-		return nil, true, f
+		// Parse errors name the broken rule only, so they may go to the client.
+		return nil, true, &Failure{Condition: MalformedRequest, Text: err.Error(), Cause: err}
 	}
 	domain, err := parseDomain(s.cfg.Domain)
 	if err != nil {
