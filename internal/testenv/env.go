@@ -144,7 +144,7 @@ func startProsody(ctx context.Context, dir string, modules []string, logf func(s
 		return nil, err
 	}
 	for attempt := 1; ; attempt++ {
-		ports, err := freePorts(2)
+		ports, err := pickPorts(2)
 		if err != nil {
 			return p, err
 		}
@@ -181,7 +181,7 @@ func startGlewlwyd(ctx context.Context, dir string, users map[string]string, log
 		return g, err
 	}
 	for attempt := 1; ; attempt++ {
-		ports, err := freePorts(1)
+		ports, err := pickPorts(1)
 		if err != nil {
 			return g, err
 		}

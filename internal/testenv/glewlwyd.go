@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"os"
@@ -137,5 +138,21 @@ func (g *Glewlwyd) start(ctx context.Context) error {
 		return err
 	}
 	g.proc = proc
-	return proc.waitListening(ctx, strings.TrimSuffix(strings.TrimPrefix(g.BaseURL, "http://"), "/api"))
+	// Glewlwyd logs "started" before it binds, and a connect could reach
+	// whoever holds a taken port: ask for its own /config document instead.
+	// On a bind failure it exits, which waitReady notices.
+	probe := strings.TrimSuffix(g.BaseURL, "/api") + "/config"
+	return proc.waitReady(ctx, func(ctx context.Context) (bool, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, probe, nil)
+		if err != nil {
+			return false, err
+		}
+		resp, err := g.http.Do(req)
+		if err != nil {
+			return false, nil
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return resp.StatusCode == http.StatusOK && bytes.Contains(body, []byte(`"admin_scope"`)), nil
+	})
 }

@@ -118,33 +118,34 @@ func (p *process) errf(err error) error {
 
 var errExited = errors.New("process exited during start-up")
 
-// waitListening polls addrs until each accepts a TCP connection, the process
-// exits, or ctx ends. Polling is short so start-up costs what the service
-// needs and no more.
-func (p *process) waitListening(ctx context.Context, addrs ...string) error {
-	var d net.Dialer
-	for _, addr := range addrs {
-		for {
-			if p.exited() {
-				return p.errf(fmt.Errorf("%w (%v)", errExited, p.waitErr))
-			}
-			dctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
-			c, err := d.DialContext(dctx, "tcp", addr)
-			cancel()
-			if err == nil {
-				c.Close()
-				break
-			}
-			select {
-			case <-ctx.Done():
-				return p.errf(fmt.Errorf("waiting for %s: %w", addr, ctx.Err()))
-			case <-p.done:
-			case <-time.After(15 * time.Millisecond):
-			}
+// waitReady polls ready until it reports the service up, the process
+// exits, ready fails, or ctx ends. Polling is short so start-up costs what
+// the service needs and no more.
+func (p *process) waitReady(ctx context.Context, ready func(context.Context) (bool, error)) error {
+	for {
+		if p.exited() {
+			return p.errf(fmt.Errorf("%w (%v)", errExited, p.waitErr))
+		}
+		pctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		ok, err := ready(pctx)
+		cancel()
+		if err != nil {
+			return p.errf(err)
+		}
+		if ok {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return p.errf(fmt.Errorf("not ready: %w", ctx.Err()))
+		case <-p.done:
+		case <-time.After(15 * time.Millisecond):
 		}
 	}
-	return nil
 }
+
+// pickPorts is freePorts; tests replace it to force a bind collision.
+var pickPorts = freePorts
 
 // freePorts returns n distinct loopback ports that were free a moment ago.
 // All listeners stay open until every port is chosen, so they differ.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -103,8 +104,9 @@ func (p *Prosody) writeConfig(dir string, c2sPort, tlsPort int, modules []string
 	return os.WriteFile(p.ConfigPath, buf.Bytes(), 0o644)
 }
 
-// start runs prosody in the foreground and waits for both client ports.
-// Prosody keeps running when a port is taken, so its log is checked too.
+// start runs prosody in the foreground and waits until its log says both
+// client ports are active. Prosody keeps running when a port is taken (by
+// whatever then answers on it), so a connect alone would not tell.
 func (p *Prosody) start(ctx context.Context, dir string) error {
 	cmd := exec.Command("prosody", "--config", p.ConfigPath, "-F")
 	cmd.Dir = dir
@@ -113,16 +115,31 @@ func (p *Prosody) start(ctx context.Context, dir string) error {
 		return err
 	}
 	p.proc = proc
-	if err := proc.waitListening(ctx, p.C2SAddr, p.DirectTLSAddr); err != nil {
-		return err
-	}
-	if log, _ := os.ReadFile(proc.logPath); bytes.Contains(log, []byte("Failed to open server port")) {
-		return proc.errf(errPortTaken)
-	}
-	return nil
+	want := [][]byte{activatedLine("c2s", p.C2SAddr), activatedLine("c2s_direct_tls", p.DirectTLSAddr)}
+	return proc.waitReady(ctx, func(context.Context) (bool, error) {
+		log, err := os.ReadFile(proc.logPath)
+		if err != nil {
+			return false, err
+		}
+		if bytes.Contains(log, []byte("Failed to open server port")) {
+			return false, errPortTaken
+		}
+		for _, w := range want {
+			if !bytes.Contains(log, w) {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
 }
 
 var errPortTaken = errors.New("port already in use")
+
+// activatedLine is what Prosody's portmanager logs once a port listens.
+func activatedLine(service, addr string) []byte {
+	host, port, _ := net.SplitHostPort(addr)
+	return fmt.Appendf(nil, "Activated service '%s' on [%s]:%s", service, host, port)
+}
 
 // Register creates (or resets the password of) an account with prosodyctl.
 func (p *Prosody) Register(ctx context.Context, user, password string) error {
