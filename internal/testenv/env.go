@@ -27,7 +27,8 @@ const InstallHint = `echo 'glewlwyd glewlwyd/config_type select No configuration
 // Options tune Start. The zero value is ready to use.
 type Options struct {
 	// Dir holds configs, data and logs. Empty: a new temporary directory
-	// that Close removes. A given Dir is kept.
+	// that Close removes. A given Dir is kept, but Start replaces its
+	// prosody/ and glewlwyd/ subdirectories.
 	Dir string
 	// Users are extra IdP users, name -> password. alice, bob and carol
 	// always exist; an entry here overrides their password.
@@ -50,8 +51,8 @@ type Env struct {
 	closeErr  error
 }
 
-// DefaultUsers exist in every Env's IdP, name -> password.
-var DefaultUsers = map[string]string{
+// defaultUsers exist in every Env's IdP, name -> password.
+var defaultUsers = map[string]string{
 	"alice": "alice-password",
 	"bob":   "bob-password",
 	"carol": "carol-password",
@@ -87,8 +88,14 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 	if err := os.MkdirAll(env.Dir, 0o755); err != nil {
 		return nil, err
 	}
+	for _, sub := range []string{"prosody", "glewlwyd"} {
+		// Left over from an earlier run: its database would not init.
+		if err := os.RemoveAll(filepath.Join(env.Dir, sub)); err != nil {
+			return nil, err
+		}
+	}
 
-	users := maps.Clone(DefaultUsers)
+	users := maps.Clone(defaultUsers)
 	maps.Copy(users, opts.Users)
 	modules := uniq(slices.Concat(defaultProsodyModules, opts.ProsodyModules))
 

@@ -50,3 +50,32 @@ func TestCloseLeavesNoProcesses(t *testing.T) {
 		t.Errorf("temporary dir %s not removed: %v", env.Dir, err)
 	}
 }
+
+// TestStartReusesDir starts twice in the same given Dir, as a demo restart
+// would, and checks that Close keeps a caller's Dir.
+func TestStartReusesDir(t *testing.T) {
+	if err := checkInstalled(); err != nil && os.Getenv("CI") != "true" {
+		t.Skip(err)
+	}
+	dir := t.TempDir()
+	for range 2 {
+		ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+		env, err := Start(ctx, Options{Dir: dir, Users: map[string]string{"frank": "frank-pw", "alice": "other-pw"}})
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if env.IdP.Users["frank"] != "frank-pw" || env.IdP.Users["alice"] != "other-pw" || env.IdP.Users["bob"] == "" {
+			t.Errorf("users = %v, want defaults plus Options.Users", env.IdP.Users)
+		}
+		if _, err := env.IdP.PasswordToken(t.Context(), "frank", "frank-pw"); err != nil {
+			t.Error(err)
+		}
+		if err := env.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := os.Stat(dir); err != nil {
+			t.Fatalf("Close removed the caller's dir: %v", err)
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"runtime"
 	"sync"
 	"syscall"
 	"time"
@@ -35,13 +36,36 @@ func startProcess(name, logPath string, cmd *exec.Cmd) (*process, error) {
 	}
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = sysProcAttr()
-	if err := cmd.Start(); err != nil {
+	if err := startOnForkThread(cmd); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
 	p := &process{name: name, cmd: cmd, logPath: logPath, logFile: f, done: make(chan struct{})}
 	go p.reap()
 	return p, nil
+}
+
+// The parent-death signal fires when the forking *thread* ends, not the
+// process (golang/go#27505). Go ends a thread when a goroutine locked to it
+// returns, so every service is forked from one locked goroutine that never
+// returns.
+var forkThread = sync.OnceValue(func() chan<- func() {
+	ch := make(chan func())
+	go forkLoop(ch)
+	return ch
+})
+
+func forkLoop(ch <-chan func()) {
+	runtime.LockOSThread() // never unlocked: the thread must outlive the children
+	for f := range ch {
+		f()
+	}
+}
+
+func startOnForkThread(cmd *exec.Cmd) error {
+	errc := make(chan error, 1)
+	forkThread() <- func() { errc <- cmd.Start() }
+	return <-errc
 }
 
 // reap is a named function so the goroutine is recognisable in stack dumps.
