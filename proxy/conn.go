@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/xml"
 	"errors"
 	"net"
 	"strings"
@@ -130,16 +131,17 @@ func (c *conn) startTLS() error {
 	if err := c.write(featuresStartTLS()); err != nil {
 		return err
 	}
-	el, err := c.next()
+	el, err := c.next(isStartTLS)
 	if err != nil {
 		return err
 	}
-	if el.name.Space != nsTLS || el.name.Local != "starttls" {
+	if !isStartTLS(el.name) {
 		return &streamErr{cond: condPolicyViolation, text: "STARTTLS is required", cause: errors.New("element before starttls: " + el.name.Local)}
 	}
-	if c.br.Buffered() > 0 {
+	if !discardWhitespace(c.br) {
 		// Plaintext pipelined after <starttls/> must never be read as if it came
-		// through TLS (the STARTTLS command injection attack).
+		// through TLS (the STARTTLS command injection attack). Whitespace is
+		// harmless and common (clients end each element with a newline).
 		return &streamErr{cond: condPolicyViolation, cause: errors.New("data after starttls")}
 	}
 	if err := c.write([]byte(tlsProceed)); err != nil {
@@ -193,13 +195,16 @@ func (c *conn) openStream() error {
 }
 
 // next reads the next first-level element, counting it against the pre-auth bound.
-func (c *conn) next() (*element, error) {
+// want is the set of elements it reads whole; others come back with just their name.
+func (c *conn) next(want func(xml.Name) bool) (*element, error) {
 	if c.elements >= maxPreAuthElements {
 		return nil, &streamErr{cond: condPolicyViolation, text: "too many elements before authentication"}
 	}
 	c.elements++
-	return c.sr.next()
+	return c.sr.next(want)
 }
+
+func isStartTLS(n xml.Name) bool { return n.Space == nsTLS && n.Local == "starttls" }
 
 // write sends b under the pre-auth deadline.
 func (c *conn) write(b []byte) error {
@@ -333,4 +338,19 @@ func (c *conn) shutdownNow() {
 	if r != nil {
 		r.shutdownNow()
 	}
+}
+
+// discardWhitespace drops buffered XML whitespace and reports whether nothing
+// else was buffered.
+func discardWhitespace(br *bufio.Reader) bool {
+	for br.Buffered() > 0 {
+		b, _ := br.Peek(1)
+		switch b[0] {
+		case ' ', '\t', '\r', '\n':
+			br.Discard(1)
+		default:
+			return false
+		}
+	}
+	return true
 }

@@ -3,6 +3,7 @@ package proxy
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/xml"
 	"errors"
 
 	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/proxy/upstream"
@@ -31,7 +32,7 @@ var (
 // user, or the client runs out of attempts.
 func (c *conn) authenticate() (*loginResult, error) {
 	for {
-		el, err := c.next()
+		el, err := c.next(inSASL)
 		if err != nil {
 			return nil, err
 		}
@@ -98,7 +99,7 @@ func (c *conn) exchange(el *element) (*loginResult, *saslauth.Failure, error) {
 		if err := c.write(saslChallenge(challenge)); err != nil {
 			return nil, nil, err
 		}
-		el, err := c.next()
+		el, err := c.next(inSASL)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -159,6 +160,8 @@ func asFailure(err error) *saslauth.Failure {
 	}
 	return &saslauth.Failure{Condition: saslauth.TemporaryAuthFailure, Cause: err}
 }
+
+func inSASL(n xml.Name) bool { return n.Space == nsSASL }
 
 func isSASL(el *element, local string) bool {
 	return el.name.Space == nsSASL && el.name.Local == local

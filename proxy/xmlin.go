@@ -90,6 +90,23 @@ func (e *element) attrValue(local string) (string, bool) {
 // header reads up to and including the opening <stream:stream> tag.
 func (sr *streamReader) header() (xml.StartElement, error) {
 	sr.lr.left = sr.max
+	// Something that is not XML at all (an HTTP request, a TLS ClientHello on the
+	// STARTTLS port) is refused at its first byte instead of waiting for a '<'.
+	for {
+		b, err := sr.lr.r.Peek(1)
+		if err != nil {
+			return xml.StartElement{}, &netReadErr{err}
+		}
+		if b[0] == '<' {
+			break
+		}
+		if !isSpace(b[0]) {
+			return xml.StartElement{}, errStreamText
+		}
+		if _, err := sr.lr.ReadByte(); err != nil {
+			return xml.StartElement{}, err
+		}
+	}
 	for {
 		tok, err := sr.token()
 		if err != nil {
@@ -108,10 +125,12 @@ func (sr *streamReader) header() (xml.StartElement, error) {
 	}
 }
 
-// next reads the next first-level element whole. It returns errStreamEnded when the
-// client sent </stream:stream>. Whitespace between elements counts toward the limit of
-// the element that follows, so endless whitespace ends in errTooBig too.
-func (sr *streamReader) next() (*element, error) {
+// next reads the next first-level element whole, if want accepts its name; else it
+// returns at its start tag with only the name, so that the caller can refuse it at
+// once. It returns errStreamEnded when the client sent </stream:stream>. Whitespace
+// between elements counts toward the limit of the element that follows, so endless
+// whitespace ends in errTooBig too.
+func (sr *streamReader) next(want func(xml.Name) bool) (*element, error) {
 	sr.lr.left = sr.max
 	var el *element
 	depth := 0
@@ -127,7 +146,11 @@ func (sr *streamReader) next() (*element, error) {
 				return nil, errTooDeep
 			}
 			if depth == 1 {
-				el = &element{name: t.Name, attr: t.Copy().Attr}
+				el = &element{name: t.Name}
+				if !want(t.Name) {
+					return el, nil
+				}
+				el.attr = t.Copy().Attr
 			}
 		case xml.EndElement:
 			if depth == 0 {
@@ -149,6 +172,8 @@ func (sr *streamReader) next() (*element, error) {
 		}
 	}
 }
+
+func isSpace(b byte) bool { return b == ' ' || b == '\t' || b == '\r' || b == '\n' }
 
 // token returns the next token and rejects what RFC 6120 section 11.1 forbids.
 func (sr *streamReader) token() (xml.Token, error) {
