@@ -396,10 +396,12 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	bad := map[string]func(*Config){
 		"no domains":      func(c *Config) { c.Domains = nil },
 		"no certificates": func(c *Config) { c.Certificates = nil },
-		"duplicate":       func(c *Config) { c.Domains = append(c.Domains, Domain{Name: "EXAMPLE.com", SASL: saslFor(), Upstream: &fakeUpstream{}}) },
-		"no upstream":     func(c *Config) { c.Domains[0].Upstream = nil },
-		"no mechanisms":   func(c *Config) { c.Domains[0].SASL.AllowPlain = false },
-		"sasl domain":     func(c *Config) { c.Domains[0].SASL.Domain = "other.example" },
+		"duplicate": func(c *Config) {
+			c.Domains = append(c.Domains, Domain{Name: "EXAMPLE.com", SASL: saslFor(), Upstream: &fakeUpstream{}})
+		},
+		"no upstream":   func(c *Config) { c.Domains[0].Upstream = nil },
+		"no mechanisms": func(c *Config) { c.Domains[0].SASL.AllowPlain = false },
+		"sasl domain":   func(c *Config) { c.Domains[0].SASL.Domain = "other.example" },
 	}
 	for name, mutate := range bad {
 		cfg := good()
