@@ -60,6 +60,10 @@ func (c *conn) handoff(l *loginResult) {
 	toClient := saslSuccess(l.successData)
 	toClient = append(toClient, l.session.Buffered...)
 	pending, _ := c.br.Peek(c.br.Buffered()) // never fails for Buffered() bytes
+	// The newline a client sends after </auth> belonged to the old stream; before
+	// the restart header's XML declaration it would be not-well-formed upstream.
+	pending = bytes.TrimLeft(pending, xmlSpace)
+	clientStarted := len(pending) > 0
 	c.br, c.sr = nil, nil
 	r.left.Store(2)
 	c.s.wg.Add(1)
@@ -71,14 +75,16 @@ func (c *conn) handoff(l *loginResult) {
 	r.upTail.add(l.session.Buffered)
 	r.clientTail.add(pending)
 	go r.relayUpstreamToClient()
-	r.relayClientToUpstream()
+	r.relayClientToUpstream(!clientStarted)
 }
+
+const xmlSpace = " \t\r\n"
 
 // relayClientToUpstream copies client bytes upstream. When the client is gone it
 // closes the upstream stream for it.
-func (r *relay) relayClientToUpstream() {
+func (r *relay) relayClientToUpstream(trimLeadingSpace bool) {
 	defer r.finish()
-	n, _, werr := r.copy(&r.fromClient, r.up, &r.clientTail)
+	n, _, werr := r.copy(&r.fromClient, r.up, &r.clientTail, trimLeadingSpace)
 	r.bytesUp = n
 	if werr != nil {
 		// The upstream takes no more; relayUpstreamToClient reports it to the client.
@@ -97,7 +103,7 @@ func (r *relay) relayClientToUpstream() {
 func (r *relay) relayUpstreamToClient() {
 	defer r.c.s.wg.Done()
 	defer r.finish()
-	n, _, werr := r.copy(&r.fromUp, r.client, &r.upTail)
+	n, _, werr := r.copy(&r.fromUp, r.client, &r.upTail, false)
 	r.bytesDown = n
 	if werr != nil {
 		_ = r.client.SetReadDeadline(time.Now())
@@ -115,9 +121,16 @@ func (r *relay) relayUpstreamToClient() {
 }
 
 // copy relays src to dst until either fails; it returns the bytes moved.
-func (r *relay) copy(src *reader, dst net.Conn, t *tail) (n int64, rerr, werr error) {
+// trimLeadingSpace drops whitespace before the first other byte.
+func (r *relay) copy(src *reader, dst net.Conn, t *tail, trimLeadingSpace bool) (n int64, rerr, werr error) {
 	for {
 		rerr, werr = src.next(func(p []byte) error {
+			if trimLeadingSpace {
+				if p = bytes.TrimLeft(p, xmlSpace); len(p) == 0 {
+					return nil
+				}
+				trimLeadingSpace = false
+			}
 			t.add(p)
 			n += int64(len(p))
 			return r.write(dst, p)

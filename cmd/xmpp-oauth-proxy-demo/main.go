@@ -1,0 +1,127 @@
+// Command xmpp-oauth-proxy-demo (`make demo`) starts a local single sign-on chat stack on
+// loopback: Glewlwyd as the OpenID Connect provider, a stock Prosody as the XMPP
+// server, and xmpp-oauth-proxy in front of it, with demo users. It prints how to
+// connect, runs until Ctrl-C and then removes everything it started.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"syscall"
+
+	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/app"
+	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/config"
+	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/logging"
+	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/testenv"
+)
+
+func main() {
+	starttls := flag.String("starttls", "127.0.0.1:5222", "proxy STARTTLS listener")
+	direct := flag.String("direct", "127.0.0.1:5223", "proxy Direct TLS listener")
+	metrics := flag.String("metrics", "127.0.0.1:9090", "metrics listener (empty: off)")
+	flag.Parse()
+	if err := run(*starttls, *direct, *metrics); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+}
+
+func run(starttls, direct, metrics string) error {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+
+	dir, err := os.MkdirTemp("", "xmpp-oauth-proxy-demo-")
+	if err != nil {
+		return err
+	}
+	fmt.Println("demo: starting Glewlwyd and Prosody in", dir)
+	env, err := testenv.Start(ctx, testenv.Options{Dir: dir})
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+
+	cfgPath := filepath.Join(dir, "proxy.yaml")
+	if err := os.WriteFile(cfgPath, []byte(demoConfig(env, starttls, direct, metrics)), 0o600); err != nil {
+		return err
+	}
+	cfg, err := config.Load(cfgPath)
+	if err != nil {
+		return err
+	}
+	log, err := logging.New(os.Stderr, "info", "console")
+	if err != nil {
+		return err
+	}
+	a, err := app.New(cfg, log)
+	if err != nil {
+		return err
+	}
+	printHowTo(env, starttls, direct, cfgPath)
+	return a.Run(ctx)
+}
+
+func demoConfig(env *testenv.Env, starttls, direct, metrics string) string {
+	p, idp := env.Prosody, env.IdP
+	return fmt.Sprintf(`log: {level: info, format: console}
+listeners:
+  - {address: %q, mode: starttls}
+  - {address: %q, mode: direct}
+tls:
+  certificates: [{cert_file: %q, key_file: %q}]
+domains:
+  - name: %s
+    upstream:
+      address: %q
+      tls: starttls
+      ca_file: %q
+      credentials: managed
+      secret_key: demo-only-upstream-secret-key-0123456789
+      admin_jid: %q
+      admin_password: %q
+      create_accounts: true
+oauth:
+  discovery_url: %q
+  client_id: %q
+  client_secret: %q
+  scope: %q
+metrics: {address: %q}
+`, starttls, direct, p.CertFile, p.KeyFile, p.Domain, p.C2SAddr, p.CertFile,
+		p.AdminJID, p.AdminPassword, idp.DiscoveryURL, idp.ClientID, idp.ClientSecret, idp.Scope, metrics)
+}
+
+func printHowTo(env *testenv.Env, starttls, direct, cfgPath string) {
+	p, idp := env.Prosody, env.IdP
+	names := make([]string, 0, len(idp.Users))
+	for n := range idp.Users {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	fmt.Printf(`
+xmpp-oauth-proxy demo is running (Ctrl-C stops it and cleans up).
+
+  XMPP server behind the proxy : Prosody at %s (stock config)
+  OpenID Connect provider      : Glewlwyd, discovery %s
+  Proxy                        : STARTTLS %s, Direct TLS %s (config %s)
+  TLS certificate (self-signed): %s
+
+Demo users (their passwords live in the IdP only; Prosody never sees them):
+`, p.C2SAddr, idp.DiscoveryURL, starttls, direct, cfgPath, p.CertFile)
+	for _, n := range names {
+		fmt.Printf("  %s@%s  password %s\n", n, p.Domain, idp.Users[n])
+	}
+	first := names[0]
+	fmt.Printf(`
+Send a message with a Debian client (SASL PLAIN, checked with the IdP's password grant):
+  echo hello | go-sendxmpp -u %[1]s@%[2]s -p '%[3]s' -j %[4]s -n bob@%[2]s
+
+Any XMPP client works: account %[1]s@%[2]s, password %[3]s, server %[5]s, accept the self-signed certificate.
+For OAUTHBEARER, get a token first:
+  curl -s -u '%[6]s:%[7]s' -d grant_type=password -d username=%[1]s -d 'password=%[3]s' -d 'scope=%[8]s' %[9]s
+`, first, p.Domain, idp.Users[first], starttls, starttls, idp.ClientID, idp.ClientSecret, idp.Scope, idp.TokenURL)
+}

@@ -1,0 +1,274 @@
+package app
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/config"
+	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/tlscerts"
+	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/oauthx"
+	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/proxy"
+	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/proxy/upstream"
+	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/saslauth"
+)
+
+// App is the wired process: built from a config without touching the network,
+// then run until its context ends.
+type App struct {
+	cfg     *config.Config
+	log     zerolog.Logger
+	certs   *tlscerts.Store
+	oauth   *oauthx.Client
+	dialers []*upstream.Dialer
+	server  *proxy.Server
+
+	listeners []boundListener
+}
+
+func New(cfg *config.Config, log zerolog.Logger) (*App, error) {
+	a := &App{cfg: cfg, log: log}
+	var pairs []tlscerts.Pair
+	for _, c := range cfg.TLS.Certificates {
+		pairs = append(pairs, tlscerts.Pair{CertFile: c.CertFile, KeyFile: c.KeyFile})
+	}
+	certs, err := tlscerts.Load(pairs)
+	if err != nil {
+		return nil, fmt.Errorf("tls.certificates: %w", err)
+	}
+	a.certs = certs
+
+	a.oauth, err = oauthx.New(oauthConfig(cfg.OAuth, log))
+	if err != nil {
+		return nil, fmt.Errorf("oauth: %w", err)
+	}
+
+	pc := proxy.Config{
+		Certificates:    certs,
+		PreAuthTimeout:  cfg.Limits.PreAuthTimeout,
+		MaxElementBytes: cfg.Limits.MaxElementBytes,
+		MaxAuthAttempts: cfg.Limits.MaxAuthAttempts,
+		Logger:          log,
+	}
+	auth := oauthAuthenticator{client: a.oauth}
+	for i, d := range cfg.Domains {
+		uc, err := upstreamConfig(d, log)
+		if err != nil {
+			return nil, fmt.Errorf("domains[%d].upstream: %w", i, err)
+		}
+		dialer, err := upstream.New(uc)
+		if err != nil {
+			return nil, fmt.Errorf("domains[%d].upstream: %w", i, err)
+		}
+		a.dialers = append(a.dialers, dialer)
+		pc.Domains = append(pc.Domains, proxy.Domain{
+			Name: d.Name,
+			SASL: saslauth.Config{
+				Authenticator: auth,
+				Domain:        d.Name,
+				// PLAIN needs the password grant; passthrough needs PLAIN's password, token needs a token.
+				AllowPlain:       cfg.OAuth.ResourceOwnerPassword && a.oauth.CanPassword() && d.Upstream.Credentials != "token",
+				AllowOAuthBearer: a.oauth.CanValidate() && d.Upstream.Credentials != "passthrough",
+				Scope:            cfg.OAuth.Scope,
+				DiscoveryURL:     a.oauth.DiscoveryURL(),
+			},
+			Upstream: dialer,
+		})
+	}
+	a.server, err = proxy.New(pc)
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func oauthConfig(o config.OAuth, log zerolog.Logger) oauthx.Config {
+	return oauthx.Config{
+		Issuer:                  o.Issuer,
+		DiscoveryURL:            o.DiscoveryURL,
+		TokenEndpoint:           o.TokenEndpoint,
+		UserinfoEndpoint:        o.ValidationEndpoint,
+		IntrospectionEndpoint:   o.IntrospectionEndpoint,
+		JWKSURL:                 o.JWKSURL,
+		ClientID:                o.ClientID,
+		ClientSecret:            o.ClientSecret,
+		Scope:                   o.Scope,
+		TokenEndpointAuthMethod: o.TokenEndpointAuthMethod,
+		UsernameField:           o.UsernameField,
+		UsernameMapping:         o.UsernameMapping,
+		ResourceOwnerPassword:   o.ResourceOwnerPassword,
+		Validation:              o.Validation,
+		Audience:                o.Audience,
+		Timeout:                 o.Timeout,
+		CAFile:                  o.CAFile,
+		InsecureSkipVerify:      o.InsecureSkipVerify,
+		CacheTTL:                o.CacheTTL,
+		NegativeCacheTTL:        o.NegativeCacheTTL,
+		CacheSize:               o.CacheSize,
+		Logger:                  log.With().Str("component", "oauth").Logger(),
+	}
+}
+
+func upstreamConfig(d config.Domain, log zerolog.Logger) (upstream.Config, error) {
+	u := d.Upstream
+	uc := upstream.Config{
+		Domain:         d.Name,
+		Address:        u.Address,
+		TLSMode:        u.TLS,
+		AllowPlaintext: u.AllowPlaintext,
+		ServerName:     u.ServerName,
+		Credentials:    u.Credentials,
+		SecretKey:      []byte(u.SecretKey),
+		AdminJID:       u.AdminJID,
+		AdminPassword:  u.AdminPassword,
+		CreateAccounts: u.CreateAccounts,
+		DialTimeout:    u.DialTimeout,
+		LoginTimeout:   u.LoginTimeout,
+		Logger:         log.With().Str("component", "upstream").Str("domain", d.Name).Logger(),
+	}
+	if u.CAFile != "" {
+		pem, err := os.ReadFile(u.CAFile)
+		if err != nil {
+			return uc, fmt.Errorf("ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return uc, fmt.Errorf("ca_file %s: no PEM certificates", u.CAFile)
+		}
+		uc.RootCAs = pool
+	}
+	return uc, nil
+}
+
+// boundListener is a listening socket and whether it speaks Direct TLS.
+type boundListener struct {
+	ln     net.Listener
+	direct bool
+}
+
+// Listen binds every configured listener; Addrs then reports where.
+func (a *App) Listen() error {
+	for _, l := range a.cfg.Listeners {
+		ln, err := net.Listen("tcp", l.Address)
+		if err != nil {
+			a.closeListeners()
+			return fmt.Errorf("listen %s: %w", l.Address, err)
+		}
+		a.listeners = append(a.listeners, boundListener{ln, l.Mode == "direct"})
+		a.log.Info().Str("address", ln.Addr().String()).Str("mode", l.Mode).Msg("listening")
+	}
+	return nil
+}
+
+// Addrs are the bound listener addresses, in config order.
+func (a *App) Addrs() []string {
+	var out []string
+	for _, b := range a.listeners {
+		out = append(out, b.ln.Addr().String())
+	}
+	return out
+}
+
+func (a *App) closeListeners() {
+	for _, b := range a.listeners {
+		b.ln.Close()
+	}
+}
+
+// Run listens (unless Listen was called), serves until ctx ends, then drains and stops.
+func (a *App) Run(ctx context.Context) error {
+	if a.listeners == nil {
+		if err := a.Listen(); err != nil {
+			return err
+		}
+	}
+	listeners := a.listeners
+	bg, cancelBackground := context.WithCancel(context.Background())
+	defer cancelBackground()
+	a.oauth.Start(bg)
+	for _, d := range a.dialers {
+		d.Start(bg)
+	}
+
+	serveCtx, stopServing := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	errs := make(chan error, len(listeners))
+	for _, b := range listeners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := a.server.Serve(serveCtx, b.ln, b.direct); err != nil && !errors.Is(err, net.ErrClosed) && serveCtx.Err() == nil {
+				errs <- err
+			}
+		}()
+	}
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		a.log.Info().Dur("drain", a.cfg.Limits.ShutdownDrain).Msg("shutting down")
+	case runErr = <-errs:
+		a.log.Error().Err(runErr).Msg("listener failed, shutting down")
+	}
+	stopServing()
+	a.closeListeners()
+	drainCtx, cancel := context.WithTimeout(context.Background(), a.cfg.Limits.ShutdownDrain)
+	defer cancel()
+	if err := a.server.Shutdown(drainCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		a.log.Warn().Err(err).Msg("shutdown")
+	}
+	wg.Wait()
+	cancelBackground()
+	for _, d := range a.dialers {
+		d.Close()
+	}
+	a.oauth.Close()
+	a.log.Info().Msg("stopped")
+	return runErr
+}
+
+// Reload re-reads what can change without dropping sessions: the TLS certificates.
+func (a *App) Reload() {
+	start := time.Now()
+	if err := a.certs.Reload(); err != nil {
+		a.log.Error().Err(err).Msg("reload failed; keeping the old certificates")
+		return
+	}
+	a.log.Info().Dur("took", time.Since(start)).Msg("reloaded TLS certificates")
+}
+
+// Probe contacts the IdP and every upstream once and reports what it found.
+func (a *App) Probe(ctx context.Context, out io.Writer) error {
+	var problems []error
+	a.oauth.Start(ctx)
+	defer a.oauth.Close()
+	if err := a.oauth.WaitReady(ctx); err != nil {
+		problems = append(problems, fmt.Errorf("IdP: %w", err))
+		fmt.Fprintf(out, "IdP: NOT READY: %v\n", err)
+	} else {
+		fmt.Fprintf(out, "IdP: ready (discovery %s)\n", a.oauth.DiscoveryURL())
+		for _, e := range a.oauth.Endpoints() {
+			fmt.Fprintf(out, "  %-14s %s\n", e.Name+":", e.URL)
+		}
+		fmt.Fprintf(out, "  SASL PLAIN: %v, OAUTHBEARER: %v\n", a.cfg.OAuth.ResourceOwnerPassword && a.oauth.CanPassword(), a.oauth.CanValidate())
+	}
+	for i, d := range a.dialers {
+		name := a.cfg.Domains[i].Name
+		if err := d.Probe(ctx); err != nil {
+			problems = append(problems, fmt.Errorf("upstream of %s: %w", name, err))
+			fmt.Fprintf(out, "upstream %s (%s): NOT ANSWERING: %v\n", name, a.cfg.Domains[i].Upstream.Address, err)
+		} else {
+			fmt.Fprintf(out, "upstream %s (%s): answers\n", name, a.cfg.Domains[i].Upstream.Address)
+		}
+		d.Close()
+	}
+	return errors.Join(problems...)
+}
