@@ -80,8 +80,9 @@ func (c *conn) handoff(l *loginResult) {
 
 const xmlSpace = " \t\r\n"
 
-// relayClientToUpstream copies client bytes upstream. When the client is gone it
-// closes the upstream stream for it.
+// relayClientToUpstream copies client bytes upstream. When the client closes its
+// stream the upstream gets the half-close; when the client's connection is lost,
+// so is the upstream's.
 func (r *relay) relayClientToUpstream(trimLeadingSpace bool) {
 	defer r.finish()
 	n, _, werr := r.copy(&r.fromClient, r.up, &r.clientTail, trimLeadingSpace)
@@ -91,8 +92,15 @@ func (r *relay) relayClientToUpstream(trimLeadingSpace bool) {
 		_ = r.up.SetReadDeadline(time.Now())
 		return
 	}
+	if !r.clientTail.closesStream() && !r.shutdown.Load() {
+		// The client's connection was lost, not its stream closed: the upstream must
+		// see the same, so that it keeps a stream-management session to resume
+		// (XEP-0198) instead of ending it as a clean </stream:stream> would.
+		_ = r.up.SetReadDeadline(time.Now())
+		return
+	}
 	if !r.clientTail.closesStream() {
-		_ = r.write(r.up, []byte(streamClose))
+		_ = r.write(r.up, []byte(streamClose)) // we are shutting down: end it cleanly
 	}
 	closeWrite(r.up)
 	_ = r.up.SetReadDeadline(r.lingerDeadline())

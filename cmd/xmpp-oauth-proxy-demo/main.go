@@ -44,10 +44,11 @@ func run(starttls, direct, metrics string) error {
 	if err != nil {
 		return err
 	}
+	defer os.RemoveAll(dir)
 	defer env.Close()
 
 	cfgPath := filepath.Join(dir, "proxy.yaml")
-	if err := os.WriteFile(cfgPath, []byte(demoConfig(env, starttls, direct, metrics)), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(env.ProxyConfig(testenv.ProxyListeners{StartTLS: starttls, Direct: direct, Metrics: metrics}, "log: {level: info, format: console}\n")), 0o600); err != nil {
 		return err
 	}
 	cfg, err := config.Load(cfgPath)
@@ -64,35 +65,6 @@ func run(starttls, direct, metrics string) error {
 	}
 	printHowTo(env, starttls, direct, cfgPath)
 	return a.Run(ctx)
-}
-
-func demoConfig(env *testenv.Env, starttls, direct, metrics string) string {
-	p, idp := env.Prosody, env.IdP
-	return fmt.Sprintf(`log: {level: info, format: console}
-listeners:
-  - {address: %q, mode: starttls}
-  - {address: %q, mode: direct}
-tls:
-  certificates: [{cert_file: %q, key_file: %q}]
-domains:
-  - name: %s
-    upstream:
-      address: %q
-      tls: starttls
-      ca_file: %q
-      credentials: managed
-      secret_key: demo-only-upstream-secret-key-0123456789
-      admin_jid: %q
-      admin_password: %q
-      create_accounts: true
-oauth:
-  discovery_url: %q
-  client_id: %q
-  client_secret: %q
-  scope: %q
-metrics: {address: %q}
-`, starttls, direct, p.CertFile, p.KeyFile, p.Domain, p.C2SAddr, p.CertFile,
-		p.AdminJID, p.AdminPassword, idp.DiscoveryURL, idp.ClientID, idp.ClientSecret, idp.Scope, metrics)
 }
 
 func printHowTo(env *testenv.Env, starttls, direct, cfgPath string) {

@@ -1,0 +1,40 @@
+package testenv
+
+import "fmt"
+
+// ProxyListeners are the addresses a proxy config built by ProxyConfig listens on.
+type ProxyListeners struct {
+	StartTLS, Direct, Metrics string // "127.0.0.1:0" picks a free port; Metrics "" is off
+}
+
+// ProxyConfig returns an xmpp-oauth-proxy YAML config that fronts this Prosody with
+// this Glewlwyd: managed credentials with account creation, discovery, the shared
+// self-signed certificate. extra is appended at the top level (e.g. "log: {...}"); it
+// must not repeat a key the config already has.
+func (e *Env) ProxyConfig(l ProxyListeners, extra string) string {
+	p, idp := e.Prosody, e.IdP
+	return fmt.Sprintf(`listeners:
+  - {address: %q, mode: starttls}
+  - {address: %q, mode: direct}
+tls:
+  certificates: [{cert_file: %q, key_file: %q}]
+domains:
+  - name: %s
+    upstream:
+      address: %q
+      tls: starttls
+      ca_file: %q
+      credentials: managed
+      secret_key: test-upstream-secret-key-0123456789
+      admin_jid: %q
+      admin_password: %q
+      create_accounts: true
+oauth:
+  discovery_url: %q
+  client_id: %q
+  client_secret: %q
+  scope: %q
+metrics: {address: %q}
+%s`, l.StartTLS, l.Direct, p.CertFile, p.KeyFile, p.Domain, p.C2SAddr, p.CertFile,
+		p.AdminJID, p.AdminPassword, idp.DiscoveryURL, idp.ClientID, idp.ClientSecret, idp.Scope, l.Metrics, extra)
+}
