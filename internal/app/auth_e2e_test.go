@@ -1,0 +1,187 @@
+package app_test
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+// failure asserts a SASL <failure/> with the given condition.
+func wantFailure(t *testing.T, el element, condition string) {
+	t.Helper()
+	if el.XMLName.Local != "failure" || el.child() != condition {
+		t.Fatalf("want <failure><%s/>, got <%s>%s", condition, el.XMLName.Local, el.Inner)
+	}
+}
+
+func TestPlainLoginThroughProxy(t *testing.T) {
+	s := startStack(t, "")
+	for _, direct := range []bool{false, true} {
+		c, features := s.dialRaw(t, direct)
+		if !strings.Contains(features.Inner, ">PLAIN<") || !strings.Contains(features.Inner, ">OAUTHBEARER<") {
+			t.Fatalf("mechanisms after TLS: %s", features.Inner)
+		}
+		el := c.auth("PLAIN", plainPayload("", "alice", s.env.IdP.Users["alice"]))
+		if el.XMLName.Local != "success" {
+			t.Fatalf("direct=%v: want success, got <%s>%s", direct, el.XMLName.Local, el.Inner)
+		}
+		// The restarted stream is the upstream's: Prosody offers bind.
+		f := c.open(s.env.Prosody.Domain)
+		if !strings.Contains(f.Inner, "urn:ietf:params:xml:ns:xmpp-bind") {
+			t.Fatalf("no bind after restart: %s", f.Inner)
+		}
+		if jid := c.bind("raw"); !strings.HasPrefix(jid, "alice@localhost/") {
+			t.Fatalf("bound %q", jid)
+		}
+	}
+}
+
+func TestAuthFailures(t *testing.T) {
+	s := startStack(t, "")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	bobToken, err := s.env.IdP.PasswordToken(ctx, "bob", s.env.IdP.Users["bob"])
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("wrong password", func(t *testing.T) {
+		c, _ := s.dialRaw(t, false)
+		wantFailure(t, c.auth("PLAIN", plainPayload("", "alice", "not-her-password")), "not-authorized")
+	})
+	t.Run("authzid of another user", func(t *testing.T) {
+		c, _ := s.dialRaw(t, true)
+		wantFailure(t, c.auth("OAUTHBEARER", bearerPayload(s.jid("alice"), bobToken)), "invalid-authzid")
+	})
+	t.Run("own authzid", func(t *testing.T) {
+		c, _ := s.dialRaw(t, true)
+		if el := c.auth("OAUTHBEARER", bearerPayload(s.jid("bob"), bobToken)); el.XMLName.Local != "success" {
+			t.Fatalf("want success, got <%s>%s", el.XMLName.Local, el.Inner)
+		}
+	})
+	t.Run("garbage token", func(t *testing.T) {
+		c, _ := s.dialRaw(t, false)
+		challenge := decodeChallenge(t, c.auth("OAUTHBEARER", bearerPayload("", "garbage.garbage.garbage")))
+		var body map[string]string
+		if err := json.Unmarshal([]byte(challenge), &body); err != nil || body["status"] != "invalid_token" {
+			t.Fatalf("challenge %q", challenge)
+		}
+		wantFailure(t, c.respond([]byte{1}), "not-authorized")
+	})
+	t.Run("tampered token", func(t *testing.T) {
+		c, _ := s.dialRaw(t, false)
+		tampered := bobToken[:len(bobToken)-4] + "AAAA"
+		decodeChallenge(t, c.auth("OAUTHBEARER", bearerPayload("", tampered)))
+		wantFailure(t, c.respond([]byte{1}), "not-authorized")
+	})
+	t.Run("empty token probe", func(t *testing.T) {
+		c, _ := s.dialRaw(t, true)
+		challenge := decodeChallenge(t, c.auth("OAUTHBEARER", bearerPayload("", "")))
+		var body map[string]string
+		if err := json.Unmarshal([]byte(challenge), &body); err != nil {
+			t.Fatalf("challenge %q: %v", challenge, err)
+		}
+		if body["openid-configuration"] != s.env.IdP.DiscoveryURL {
+			t.Errorf("openid-configuration = %q, want %q", body["openid-configuration"], s.env.IdP.DiscoveryURL)
+		}
+		if body["scope"] == "" {
+			t.Errorf("no scope in %q", challenge)
+		}
+		wantFailure(t, c.respond([]byte{1}), "not-authorized")
+	})
+	t.Run("no SASL before TLS", func(t *testing.T) {
+		conn, err := net.DialTimeout("tcp", s.starttls, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := newRaw(t, conn)
+		f := c.open(s.env.Prosody.Domain)
+		if strings.Contains(f.Inner, "mechanism") || !strings.Contains(f.Inner, "<required") {
+			t.Fatalf("features before TLS: %s", f.Inner)
+		}
+		c.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>" + "AGFsaWNlAHg=" + "</auth>")
+		if el := c.next(); el.XMLName.Local != "error" {
+			t.Fatalf("PLAIN before TLS: got <%s>%s", el.XMLName.Local, el.Inner)
+		}
+	})
+	t.Run("unknown domain", func(t *testing.T) {
+		conn, err := net.DialTimeout("tcp", s.starttls, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := newRaw(t, conn)
+		el := c.open("elsewhere.example")
+		if el.XMLName.Local != "error" || el.child() != "host-unknown" {
+			t.Fatalf("want host-unknown, got <%s>%s", el.XMLName.Local, el.Inner)
+		}
+	})
+}
+
+func TestExpiredTokenRejected(t *testing.T) {
+	env := testenvRequire(t)
+	// A proxy that trusts the short-lived plugin, whose tokens live 3 s. Local JWT
+	// checks allow 30 s of clock skew; introspection asks the IdP, which is exact.
+	yaml := strings.Replace(env.ProxyConfig(listenAny, ""), env.IdP.DiscoveryURL, env.IdP.ShortDiscoveryURL, 1)
+	yaml = strings.Replace(yaml, "\noauth:\n", "\noauth:\n  validation: introspection\n", 1)
+	s := startStackFor(t, env, yaml)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	token, err := env.IdP.ShortPasswordToken(ctx, "bob", env.IdP.Users["bob"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := s.dialRaw(t, true)
+	if el := c.auth("OAUTHBEARER", bearerPayload("", token)); el.XMLName.Local != "success" {
+		t.Fatalf("fresh short token: got <%s>%s", el.XMLName.Local, el.Inner)
+	}
+	// Wait until the token has expired, by the IdP's own account.
+	for {
+		info, err := env.IdP.ShortIntrospect(ctx, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if active, _ := info["active"].(bool); !active {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatal("token never expired")
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	c, _ = s.dialRaw(t, true)
+	decodeChallenge(t, c.auth("OAUTHBEARER", bearerPayload("", token)))
+	wantFailure(t, c.respond([]byte{1}), "not-authorized")
+}
+
+func TestUnavailableServicesGiveTemporaryFailure(t *testing.T) {
+	env := testenvRequire(t)
+	closed := closedPort(t)
+
+	t.Run("IdP down", func(t *testing.T) {
+		yaml := strings.Replace(env.ProxyConfig(listenAny, ""), env.IdP.DiscoveryURL, "http://"+closed+"/.well-known/openid-configuration", 1)
+		s := startStackFor(t, env, yaml)
+		c, _ := s.dialRaw(t, false)
+		wantFailure(t, c.auth("PLAIN", plainPayload("", "alice", env.IdP.Users["alice"])), "temporary-auth-failure")
+	})
+	t.Run("upstream down", func(t *testing.T) {
+		yaml := strings.Replace(env.ProxyConfig(listenAny, ""), "address: \""+env.Prosody.C2SAddr+"\"", "address: \""+closed+"\"", 1)
+		s := startStackFor(t, env, yaml)
+		c, _ := s.dialRaw(t, false)
+		wantFailure(t, c.auth("PLAIN", plainPayload("", "alice", env.IdP.Users["alice"])), "temporary-auth-failure")
+	})
+}
+
+// closedPort is a loopback address where nothing listens.
+func closedPort(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}

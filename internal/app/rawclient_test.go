@@ -1,0 +1,205 @@
+package app_test
+
+import (
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/xml"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+// rawClient speaks XMPP byte by byte, for what client libraries hide: exact SASL
+// conditions, challenges, stream errors, stream management.
+type rawClient struct {
+	t    testing.TB
+	conn net.Conn
+	dec  *xml.Decoder
+}
+
+// element is any top-level element, kept as its name, attributes and inner XML.
+type element struct {
+	XMLName xml.Name
+	Attrs   []xml.Attr `xml:",any,attr"`
+	Inner   string     `xml:",innerxml"`
+}
+
+func (e element) attr(name string) string {
+	for _, a := range e.Attrs {
+		if a.Name.Local == name {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+// child is the local name of the first child element ("" if none).
+func (e element) child() string {
+	d := xml.NewDecoder(strings.NewReader(e.Inner))
+	for {
+		tok, err := d.Token()
+		if err != nil {
+			return ""
+		}
+		if se, ok := tok.(xml.StartElement); ok {
+			return se.Name.Local
+		}
+	}
+}
+
+// dialRaw connects and negotiates TLS (STARTTLS or direct), leaving the client at
+// the post-TLS features, which it returns.
+func (s *stack) dialRaw(t testing.TB, direct bool) (*rawClient, element) {
+	t.Helper()
+	if direct {
+		cfg := s.tlsConfig()
+		cfg.NextProtos = []string{"xmpp-client"}
+		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", s.direct, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := newRaw(t, conn)
+		return c, c.open(s.env.Prosody.Domain)
+	}
+	conn, err := net.DialTimeout("tcp", s.starttls, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newRaw(t, conn)
+	f := c.open(s.env.Prosody.Domain)
+	if !strings.Contains(f.Inner, "starttls") {
+		t.Fatalf("no starttls offered: %s", f.Inner)
+	}
+	c.send("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")
+	if el := c.next(); el.XMLName.Local != "proceed" {
+		t.Fatalf("want proceed, got %s", el.XMLName.Local)
+	}
+	tc := tls.Client(conn, s.tlsConfig())
+	if err := tc.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	c = newRaw(t, tc)
+	return c, c.open(s.env.Prosody.Domain)
+}
+
+func newRaw(t testing.TB, conn net.Conn) *rawClient {
+	t.Cleanup(func() { conn.Close() })
+	_ = conn.SetDeadline(time.Now().Add(30 * time.Second))
+	return &rawClient{t: t, conn: conn, dec: xml.NewDecoder(conn)}
+}
+
+func (c *rawClient) send(s string) {
+	c.t.Helper()
+	if _, err := c.conn.Write([]byte(s)); err != nil {
+		c.t.Fatalf("send: %v", err)
+	}
+}
+
+// open sends a stream header and returns the features that follow.
+func (c *rawClient) open(domain string) element {
+	c.t.Helper()
+	c.send(fmt.Sprintf("<?xml version='1.0'?><stream:stream to='%s' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>", domain))
+	return c.openRead()
+}
+
+// openRead reads the server's stream header and the element after it.
+func (c *rawClient) openRead() element {
+	c.t.Helper()
+	for {
+		tok, err := c.dec.Token()
+		if err != nil {
+			c.t.Fatalf("reading stream header: %v", err)
+		}
+		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "stream" {
+			break
+		}
+	}
+	return c.next()
+}
+
+// next reads the next top-level element.
+func (c *rawClient) next() element {
+	c.t.Helper()
+	el, err := c.tryNext()
+	if err != nil {
+		c.t.Fatalf("reading element: %v", err)
+	}
+	return el
+}
+
+func (c *rawClient) tryNext() (element, error) {
+	for {
+		tok, err := c.dec.Token()
+		if err != nil {
+			return element{}, err
+		}
+		if se, ok := tok.(xml.StartElement); ok {
+			var el element
+			err := c.dec.DecodeElement(&el, &se)
+			return el, err
+		}
+	}
+}
+
+// auth starts a SASL exchange; payload nil sends no initial response.
+func (c *rawClient) auth(mech string, payload []byte) element {
+	c.t.Helper()
+	body := ""
+	if payload != nil {
+		body = base64.StdEncoding.EncodeToString(payload)
+		if body == "" {
+			body = "="
+		}
+	}
+	c.send(fmt.Sprintf("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='%s'>%s</auth>", mech, body))
+	return c.next()
+}
+
+func (c *rawClient) respond(payload []byte) element {
+	c.t.Helper()
+	c.send("<response xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>" + base64.StdEncoding.EncodeToString(payload) + "</response>")
+	return c.next()
+}
+
+func plainPayload(authzid, user, password string) []byte {
+	return []byte(authzid + "\x00" + user + "\x00" + password)
+}
+
+func bearerPayload(authzid, token string) []byte {
+	gs2 := "n,,"
+	if authzid != "" {
+		gs2 = "n,a=" + authzid + ","
+	}
+	return []byte(gs2 + "\x01auth=Bearer " + token + "\x01\x01")
+}
+
+func decodeChallenge(t testing.TB, el element) string {
+	t.Helper()
+	if el.XMLName.Local != "challenge" {
+		t.Fatalf("want a challenge, got <%s>%s", el.XMLName.Local, el.Inner)
+	}
+	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(el.Inner))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// bind binds a resource on a freshly restarted stream and returns the full JID.
+func (c *rawClient) bind(resource string) string {
+	c.t.Helper()
+	c.send("<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>" + resource + "</resource></bind></iq>")
+	el := c.next()
+	if el.attr("type") != "result" {
+		c.t.Fatalf("bind failed: %s", el.Inner)
+	}
+	var b struct {
+		JID string `xml:"bind>jid"`
+	}
+	if err := xml.Unmarshal([]byte("<iq>"+el.Inner+"</iq>"), &b); err != nil {
+		c.t.Fatal(err)
+	}
+	return b.JID
+}
