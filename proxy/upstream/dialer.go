@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"time"
 
@@ -19,7 +20,11 @@ type Dialer struct {
 	scram       *scramClients
 	admin       *adminSession // managed credentials only
 
-	noQuickAck bool // benchmarks: measure the login without the TCP_QUICKACK cure
+	noQuickAck bool                    // benchmarks: measure the login without the TCP_QUICKACK cure
+	wrapConn   func(net.Conn) net.Conn // tests: observe the raw connection
+	// naive (benchmarks): no pipelining, no TLS resumption, no SCRAM key cache:
+	// the baseline the optimisations are measured against.
+	naive bool
 	// onCommand, when set, sees every XEP-0050 command the admin session runs (tests).
 	onCommand func(node string)
 }
@@ -151,7 +156,11 @@ func (d *Dialer) passwordMech(f *features, secure bool, user, password string) (
 	if name == "PLAIN" {
 		return &plainMech{user: user, password: password}, nil
 	}
-	c, err := d.scram.get(name, user, password)
+	scram := d.scram
+	if d.naive {
+		scram = newScramClients(1)
+	}
+	c, err := scram.get(name, user, password)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrRejected, err)
 	}

@@ -77,13 +77,22 @@ func (d *Dialer) negotiate(w *wire) (*features, error) {
 		// The <starttls/> rides with the header: RFC 6120 lets the client send it
 		// once features arrive, and Prosody reads it after sending them. We insist
 		// on TLS anyway, so there is nothing to decide first.
-		if _, err := w.conn.Write([]byte(header + "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>")); err != nil {
+		first := header + "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
+		if d.naive {
+			first = header
+		}
+		if err := w.write(first); err != nil {
 			return nil, err
 		}
 		r := newXMLReader(w.conn)
 		f, err := readFeatures(r)
 		if err != nil {
 			return nil, err
+		}
+		if d.naive && f.StartTLS != nil {
+			if err := w.write("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"); err != nil {
+				return nil, err
+			}
 		}
 		if f.StartTLS == nil {
 			return nil, errors.New("upstream does not offer STARTTLS")
@@ -109,7 +118,7 @@ func (d *Dialer) negotiate(w *wire) (*features, error) {
 	case TLSNone:
 		w.secure = isLoopback(host)
 	}
-	if _, err := w.conn.Write([]byte(header)); err != nil {
+	if err := w.write(header); err != nil {
 		return nil, err
 	}
 	w.r = newXMLReader(w.conn)
@@ -139,12 +148,16 @@ func readFeatures(r *xmlReader) (*features, error) {
 }
 
 func (d *Dialer) tlsConfig(alpn []string) *tls.Config {
+	cache := d.tlsSessions
+	if d.naive {
+		cache = nil
+	}
 	return &tls.Config{
 		ServerName:         d.cfg.ServerName,
 		RootCAs:            d.cfg.RootCAs,
 		MinVersion:         tls.VersionTLS12,
 		NextProtos:         alpn,
-		ClientSessionCache: d.tlsSessions,
+		ClientSessionCache: cache,
 	}
 }
 
