@@ -19,7 +19,6 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/config"
 	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/tlscerts"
 )
 
@@ -317,10 +316,7 @@ func TestComposeProxyConfig(t *testing.T) {
 	if cfgPath == "" {
 		cfgPath = "/etc/xmpp-oauth-proxy/config.yaml" // the image's CMD
 	}
-	cfg, err := config.Load(filepath.Join(fsRoot, filepath.FromSlash(cfgPath)))
-	if err != nil {
-		t.Fatalf("config.Load (as check-config would in the container): %v", err)
-	}
+	cfg := checkConfig(t, filepath.Join(fsRoot, filepath.FromSlash(cfgPath)))
 
 	// Listeners and metrics are the ports compose publishes.
 	pub := proxy.published()

@@ -7,6 +7,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/rs/zerolog"
+
+	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/app"
+	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/config"
 )
 
 // repoRoot is the repository root, two levels above this package.
@@ -93,4 +98,19 @@ func flagValue(args []string, flag string) string {
 		}
 	}
 	return ""
+}
+
+// checkConfig does what `xmpp-oauth-proxy check-config -c path` does without --probe:
+// load and validate the file, then build the whole app from it (certificates, CA
+// files, OAuth and upstream settings), opening no sockets.
+func checkConfig(t *testing.T, path string) *config.Config {
+	t.Helper()
+	cfg, err := config.Load(path)
+	if err != nil {
+		t.Fatalf("check-config: %v", err)
+	}
+	if _, err := app.New(cfg, zerolog.Nop()); err != nil {
+		t.Fatalf("check-config: %s: %v", path, err)
+	}
+	return cfg
 }

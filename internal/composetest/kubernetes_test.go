@@ -14,9 +14,6 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
-
-	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/config"
-	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/tlscerts"
 )
 
 // k8sObject is the part of a manifest these tests read; Spec is decoded per kind.
@@ -422,10 +419,7 @@ func TestKubernetesConfigLoads(t *testing.T) {
 	if cfgPath == "" {
 		t.Fatalf("container args %q name no config file", c.Args)
 	}
-	cfg, err := config.Load(filepath.Join(fsRoot, filepath.FromSlash(cfgPath)))
-	if err != nil {
-		t.Fatalf("the ConfigMap's config in the pod: %v", err)
-	}
+	cfg := checkConfig(t, filepath.Join(fsRoot, filepath.FromSlash(cfgPath)))
 	if cfg.OAuth.ClientSecret == "" {
 		t.Errorf("no oauth client secret reached the config")
 	}
@@ -441,13 +435,6 @@ func TestKubernetesConfigLoads(t *testing.T) {
 		if _, port, _ := net.SplitHostPort(l.Address); containerPort(c, port) == 0 {
 			t.Errorf("listener %s is not a container port", l.Address)
 		}
-	}
-	var pairs []tlscerts.Pair
-	for _, cert := range cfg.TLS.Certificates {
-		pairs = append(pairs, tlscerts.Pair{CertFile: cert.CertFile, KeyFile: cert.KeyFile})
-	}
-	if _, err := tlscerts.Load(pairs); err != nil {
-		t.Errorf("certificates from Secret %s as mounted: %v", tlsSecretName, err)
 	}
 	for _, d := range cfg.Domains {
 		if !strings.HasPrefix(d.Upstream.SecretKeyFile, fsRoot) {

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/config"
 )
 
 const (
@@ -119,10 +117,7 @@ func TestSystemdConfigUsesCredentials(t *testing.T) {
 	if err := os.WriteFile(p, []byte(strings.ReplaceAll(text, credentialsDir, creds+"/")), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Load(p)
-	if err != nil {
-		t.Fatalf("configs/systemd/config.yaml with the unit's credentials: %v", err)
-	}
+	cfg := checkConfig(t, p)
 	if cfg.OAuth.ClientSecret != "s3cr3t-credential-client-secret-0123456789abcdef" {
 		t.Errorf("oauth client secret is not the client-secret credential")
 	}
