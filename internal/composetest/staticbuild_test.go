@@ -94,4 +94,17 @@ func TestDockerBuildIsStatic(t *testing.T) {
 	if got := strings.TrimSpace(string(ver)); !strings.HasSuffix(got, " "+version) {
 		t.Errorf("version prints %q: -X main.version did not reach the binary", got)
 	}
+
+	// The built binary checks the compose config as the container would see it, with
+	// the -c flag the image's CMD, the unit and the pods use.
+	proxy := loadCompose(t).Services["xmpp-oauth-proxy"]
+	fsRoot := materialize(t, proxy)
+	check := exec.CommandContext(ctx, out, "check-config", "-c", filepath.Join(fsRoot, "etc", "xmpp-oauth-proxy", "config.yaml"))
+	check.Env = os.Environ()
+	for k, v := range proxy.Environment {
+		check.Env = append(check.Env, k+"="+v)
+	}
+	if b, err := check.CombinedOutput(); err != nil || !strings.Contains(string(b), "configuration is valid") {
+		t.Errorf("check-config on the compose config: %v\n%s", err, b)
+	}
 }
