@@ -89,16 +89,20 @@ func newStreamID() string {
 }
 
 // serve is the connection's whole life.
+// Once the session is relayed, this goroutine ends: the relay runs in two fresh
+// goroutines whose stacks did not grow through TLS handshakes and XML parsing.
 func (c *conn) serve() {
-	defer c.s.untrack(c)
 	defer c.cancel()
 	c.log.Debug().Msg("accepted")
 	login, err := c.preAuth()
 	if err != nil {
 		c.end(err)
+		c.s.untrack(c)
 		return
 	}
-	c.handoff(login)
+	if !c.handoff(login) {
+		c.s.untrack(c)
+	}
 }
 
 // preAuth runs TLS, the streams and SASL up to a successful upstream login.

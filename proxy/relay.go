@@ -27,8 +27,9 @@ type relay struct {
 }
 
 // handoff sends <success/>, forwards the client's bytes read past its last SASL
-// element (the start of its restarted stream) to the upstream, and relays.
-func (c *conn) handoff(l *loginResult) {
+// element (the start of its restarted stream) to the upstream, and starts the relay.
+// It reports whether the relay took the connection over (and its goroutine count).
+func (c *conn) handoff(l *loginResult) bool {
 	up := l.session.Conn
 	c.mu.Lock()
 	if c.shutdown {
@@ -37,7 +38,7 @@ func (c *conn) handoff(l *loginResult) {
 		_, _ = up.Write([]byte(streamClose))
 		up.Close()
 		c.end(&streamErr{cond: condSystemShutdown})
-		return
+		return false
 	}
 	// Under c.mu, so that a Shutdown's deadline cannot be lost between the phases.
 	_ = c.raw.SetDeadline(time.Time{})
@@ -51,8 +52,9 @@ func (c *conn) handoff(l *loginResult) {
 	r.fromUp.init(up)
 	c.relay = r
 	c.state = stateRelay
-	c.mu.Unlock()
 	c.cancel() // the pre-auth context and its timer are no longer needed
+	c.ctx, c.cancel = nil, func() {}
+	c.mu.Unlock()
 
 	c.log = c.log.With().Str("mechanism", l.result.Mechanism).Str("user", l.result.Username).Logger()
 	c.log.Info().Msg("logged in")
@@ -66,7 +68,7 @@ func (c *conn) handoff(l *loginResult) {
 	clientStarted := len(pending) > 0
 	c.br, c.sr = nil, nil
 	r.left.Store(2)
-	c.s.wg.Add(1)
+	c.s.wg.Add(1) // relayUpstreamToClient's; relayClientToUpstream inherits this goroutine's
 	if err := r.write(r.client, toClient); err != nil {
 		r.client.SetReadDeadline(time.Now()) // relayClientToUpstream ends at once
 	} else if err := r.write(r.up, pending); err != nil {
@@ -75,7 +77,8 @@ func (c *conn) handoff(l *loginResult) {
 	r.upTail.add(l.session.Buffered)
 	r.clientTail.add(pending)
 	go r.relayUpstreamToClient()
-	r.relayClientToUpstream(!clientStarted)
+	go r.relayClientToUpstream(!clientStarted)
+	return true
 }
 
 const xmlSpace = " \t\r\n"
@@ -84,6 +87,7 @@ const xmlSpace = " \t\r\n"
 // stream the upstream gets the half-close; when the client's connection is lost,
 // so is the upstream's.
 func (r *relay) relayClientToUpstream(trimLeadingSpace bool) {
+	defer r.c.s.wg.Done()
 	defer r.finish()
 	n, _, werr := r.copy(&r.fromClient, r.up, &r.clientTail, trimLeadingSpace)
 	r.bytesUp = n
@@ -177,6 +181,7 @@ func (r *relay) finish() {
 	}
 	r.client.Close()
 	r.up.Close()
+	r.c.s.forget(r.c)
 	r.c.log.Info().
 		Int64("bytes_up", r.bytesUp).Int64("bytes_down", r.bytesDown).
 		Dur("duration", time.Since(r.start)).Msg("session ended")

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"crypto/tls"
 	"net"
 	"sync"
 	"syscall"
@@ -17,28 +18,38 @@ const (
 var bufPool = sync.Pool{New: func() any { b := make([]byte, bigReadSize); return &b }}
 
 // reader reads one relay direction and keeps as little memory parked as it can
-// while the peer is idle:
-//   - a socket without user-space buffering (*net.TCPConn on Linux) is first waited
-//     on for readability, and only then given a pooled buffer;
-//   - anything else (a *tls.Conn, which may hold decrypted bytes the socket no
-//     longer shows) is read into a small buffer; when a read fills it, more is
-//     probably waiting and the next read gets a pooled buffer.
+// while the peer is idle. When the source holds no bytes in user space (a
+// *net.TCPConn always; the client's *tls.Conn over a recordConn after a read that did
+// not fill its buffer) it first waits for the socket to become readable and only then
+// takes a pooled buffer. Otherwise (a *tls.Conn from elsewhere, which may hold
+// records it read ahead) it reads into a small buffer, and after a read that filled
+// its buffer, into a pooled one.
 type reader struct {
-	src   net.Conn
-	raw   syscall.RawConn // set: wait for readability before taking a buffer
-	small []byte
-	big   bool // the last read filled its buffer
+	src     net.Conn
+	raw     syscall.RawConn // the socket under src, when waiting on it is sound
+	plain   bool            // src is the socket itself: never anything buffered
+	drained bool            // src holds nothing unread in user space
+	big     bool            // the last read filled its buffer
+	small   []byte
 }
 
 func (rd *reader) init(src net.Conn) {
 	rd.src = src
-	if tc, ok := src.(*net.TCPConn); ok && canWaitReadable {
-		if rc, err := tc.SyscallConn(); err == nil {
-			rd.raw = rc
-			return
+	if !canWaitReadable {
+		return
+	}
+	switch s := src.(type) {
+	case *net.TCPConn:
+		rd.raw, _ = s.SyscallConn()
+		rd.plain, rd.drained = rd.raw != nil, rd.raw != nil
+	case *tls.Conn:
+		if rc, ok := s.NetConn().(*recordConn); ok {
+			if tc, ok := rc.Conn.(*net.TCPConn); ok {
+				// Not drained yet: the pre-auth reader may have left decrypted bytes.
+				rd.raw, _ = tc.SyscallConn()
+			}
 		}
 	}
-	rd.small = make([]byte, smallReadSize)
 }
 
 // next reads one chunk and hands it to write. rerr is the read's error (io.EOF at
@@ -46,7 +57,7 @@ func (rd *reader) init(src net.Conn) {
 func (rd *reader) next(write func([]byte) error) (rerr, werr error) {
 	var buf []byte
 	switch {
-	case rd.raw != nil:
+	case rd.raw != nil && rd.drained:
 		if err := waitReadable(rd.raw); err != nil {
 			return err, nil
 		}
@@ -56,10 +67,17 @@ func (rd *reader) next(write func([]byte) error) (rerr, werr error) {
 		defer bufPool.Put(bp)
 		buf = *bp
 	default:
+		if rd.small == nil {
+			rd.small = make([]byte, smallReadSize)
+		}
 		buf = rd.small
 	}
 	n, rerr := rd.src.Read(buf)
-	rd.big = rd.raw == nil && n == len(buf)
+	rd.big = n == len(buf)
+	rd.drained = rd.plain || !rd.big
+	if rd.raw != nil && rd.drained {
+		rd.small = nil // from now on the socket's readiness comes first
+	}
 	if n > 0 {
 		werr = write(buf[:n])
 	}

@@ -82,7 +82,7 @@ type Server struct {
 	log     zerolog.Logger
 
 	directTLS, starttlsTLS *tls.Config
-	sniHint                sync.Map // raw net.Conn -> stream domain, during STARTTLS handshakes
+	sniHint                sync.Map // *recordConn -> stream domain, during STARTTLS handshakes
 
 	// base is the parent of every connection's context; cancelled once all is over.
 	base       context.Context
@@ -238,11 +238,16 @@ func (s *Server) track(c *conn) bool {
 	return true
 }
 
+// untrack forgets c and ends the count of its goroutine.
 func (s *Server) untrack(c *conn) {
+	s.forget(c)
+	s.wg.Done()
+}
+
+func (s *Server) forget(c *conn) {
 	s.mu.Lock()
 	delete(s.conns, c)
 	s.mu.Unlock()
-	s.wg.Done()
 }
 
 // Shutdown stops accepting, ends pre-auth connections with a system-shutdown stream

@@ -36,13 +36,14 @@ func (s *Server) getCertificate(h *tls.ClientHelloInfo) (*tls.Certificate, error
 // handshake runs the server side of TLS on c.raw under the pre-auth deadline.
 // domain is the stream's domain for STARTTLS, "" for Direct TLS.
 func (c *conn) handshake(domain string) error {
+	rc := &recordConn{Conn: c.raw}
 	cfg := c.s.directTLS
 	if domain != "" {
 		cfg = c.s.starttlsTLS
-		c.s.sniHint.Store(c.raw, domain)
-		defer c.s.sniHint.Delete(c.raw)
+		c.s.sniHint.Store(rc, domain) // the handshake sees rc as ClientHelloInfo.Conn
+		defer c.s.sniHint.Delete(rc)
 	}
-	tc := tls.Server(c.raw, cfg)
+	tc := tls.Server(rc, cfg)
 	if err := tc.HandshakeContext(c.ctx); err != nil {
 		return err
 	}
