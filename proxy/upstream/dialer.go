@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -19,6 +21,7 @@ type Dialer struct {
 	tlsSessions tls.ClientSessionCache // resumption spares the upstream a full handshake per login
 	scram       *scramClients
 	admin       *adminSession // managed credentials only
+	startOnce   sync.Once
 
 	noQuickAck bool                    // benchmarks: measure the login without the TCP_QUICKACK cure
 	wrapConn   func(net.Conn) net.Conn // tests: observe the raw connection
@@ -52,7 +55,7 @@ func New(cfg Config) (*Dialer, error) {
 // connects the admin session on first need.
 func (d *Dialer) Start(ctx context.Context) {
 	if d.admin != nil {
-		go d.admin.run(ctx)
+		d.startOnce.Do(func() { go d.admin.run(ctx) })
 	}
 }
 
@@ -177,7 +180,7 @@ func (d *Dialer) loginToken(ctx context.Context, user, token string) (*Session, 
 		w.close()
 		return nil, fmt.Errorf("%w: refusing to send a token without TLS", ErrUnavailable)
 	}
-	if !hasMech(f.Mechanisms, "OAUTHBEARER") {
+	if !slices.Contains(f.Mechanisms, "OAUTHBEARER") {
 		w.close()
 		return nil, fmt.Errorf("%w: upstream does not offer OAUTHBEARER", ErrUnavailable)
 	}
@@ -200,15 +203,6 @@ func handoff(w *wire) (*Session, error) {
 		return nil, err
 	}
 	return &Session{Conn: conn, Buffered: buf}, nil
-}
-
-func hasMech(offered []string, m string) bool {
-	for _, o := range offered {
-		if o == m {
-			return true
-		}
-	}
-	return false
 }
 
 // checkLocalpart refuses usernames that would change meaning inside a JID, an XML

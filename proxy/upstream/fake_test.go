@@ -288,3 +288,43 @@ func TestPasswordMechanismChoice(t *testing.T) {
 		}
 	}
 }
+
+// The admin stream answers requests the upstream sends it (RFC 6120 8.2.3) and
+// keeps working afterwards.
+func TestAdminAnswersServerRequests(t *testing.T) {
+	reply := make(chan string, 1)
+	addr := fakeServer(t, func(c *fakeConn) {
+		c.header()
+		c.send(fakeHeader + fakeFeatures("PLAIN"))
+		if p := authPayload(t, c.until("</auth>")); p != "\x00admin\x00x" {
+			t.Errorf("admin PLAIN message %q", p)
+		}
+		c.send("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>")
+		c.header()
+		bind := c.until("</iq>")
+		if !strings.Contains(bind, "<resource>xmpp-oauth-proxy-") {
+			t.Errorf("bind request %q", bind)
+		}
+		c.send(fakeHeader + "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>" +
+			"<iq type='result' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>admin@localhost/r</jid></bind></iq>" +
+			"<message from='someone@localhost'><body>ignored</body></message>" +
+			"<iq type='get' id='ping&amp;1' from='localhost'><ping xmlns='urn:xmpp:ping'/></iq>")
+		reply <- c.until("</iq>")
+		c.hold()
+	})
+	d := fakeDialer(t, addr, CredManaged)
+	defer d.Close()
+	c, err := d.admin.conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := <-reply
+	for _, want := range []string{"type='error'", "id='ping&amp;1'", "to='localhost'", "<service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("reply %q lacks %q", got, want)
+		}
+	}
+	if c.isDone() {
+		t.Fatalf("admin stream died: %v", c.err)
+	}
+}
