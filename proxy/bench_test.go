@@ -32,7 +32,8 @@ const (
 
 // BenchmarkIdleSessionMemory holds N idle relayed sessions (STARTTLS, PLAIN, the
 // restarted stream answered by the upstream) and reports the proxy's heap and stack
-// in use per session. HAProxy terminating TLS needs about 17.5 KiB.
+// in use per session (runtime.MemStats HeapInuse and StackInuse, after GC).
+// HAProxy terminating TLS needs about 17.5 KiB.
 func BenchmarkIdleSessionMemory(b *testing.B) {
 	n := 2000
 	if v, err := strconv.Atoi(os.Getenv("PROXY_BENCH_SESSIONS")); err == nil && v > 0 {
@@ -45,15 +46,17 @@ func BenchmarkIdleSessionMemory(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				perSession, goroutines := measureIdleSessions(b, n, upTLS)
-				b.ReportMetric(perSession, "B/session")
-				b.ReportMetric(goroutines, "goroutines/session")
+				m := measureIdleSessions(b, n, upTLS)
+				b.ReportMetric(m.heap+m.stack, "B/session")
+				b.ReportMetric(m.heap, "heap-B/session")
+				b.ReportMetric(m.stack, "stack-B/session")
+				b.ReportMetric(m.goroutines, "goroutines/session")
 			}
 		})
 	}
 }
 
-func measureIdleSessions(b *testing.B, n int, upTLS bool) (bytesPerSession, goroutinesPerSession float64) {
+func measureIdleSessions(b *testing.B, n int, upTLS bool) sessionMemory {
 	cert, _ := certificate(b)
 	up := startParkingUpstream(b, upTLS, cert)
 
@@ -78,17 +81,18 @@ func measureIdleSessions(b *testing.B, n int, upTLS bool) (bytesPerSession, goro
 		}
 		addr, _ = strings.CutPrefix(strings.TrimSpace(line), "ADDR ")
 	}
-	measure := func() (mem, goroutines float64) {
+	measure := func() (heap, stack, goroutines float64) {
 		fmt.Fprintln(stdin, "mem")
 		for {
 			line, err := out.ReadString('\n')
 			if err != nil {
 				b.Fatalf("helper: %v", err)
 			}
-			if f := strings.Fields(line); len(f) == 3 && f[0] == "MEM" {
-				m, _ := strconv.ParseFloat(f[1], 64)
-				g, _ := strconv.ParseFloat(f[2], 64)
-				return m, g
+			if f := strings.Fields(line); len(f) == 4 && f[0] == "MEM" {
+				h, _ := strconv.ParseFloat(f[1], 64)
+				s, _ := strconv.ParseFloat(f[2], 64)
+				g, _ := strconv.ParseFloat(f[3], 64)
+				return h, s, g
 			}
 		}
 	}
@@ -103,19 +107,23 @@ func measureIdleSessions(b *testing.B, n int, upTLS bool) (bytesPerSession, goro
 	for i := 0; i < 20; i++ {
 		conns = append(conns, idleSession(b, addr))
 	}
-	mem0, g0 := measure()
+	heap0, stack0, g0 := measure()
 	b.ResetTimer()
 	for i := 0; i < n; i++ {
 		conns = append(conns, idleSession(b, addr))
 	}
 	b.StopTimer()
-	mem1, g1 := measure()
+	heap1, stack1, g1 := measure()
 	if path := os.Getenv("PROXY_BENCH_HEAPPROFILE"); path != "" {
 		fmt.Fprintln(stdin, "prof "+path)
 		measure() // waits until the profile is written
 	}
-	return (mem1 - mem0) / float64(n), (g1 - g0) / float64(n)
+	per := func(a, b float64) float64 { return (b - a) / float64(n) }
+	return sessionMemory{heap: per(heap0, heap1), stack: per(stack0, stack1), goroutines: per(g0, g1)}
 }
+
+// sessionMemory is the proxy's cost of one idle session.
+type sessionMemory struct{ heap, stack, goroutines float64 }
 
 // idleSession logs in through the proxy and leaves the session idle.
 func idleSession(b *testing.B, addr string) net.Conn {
@@ -260,7 +268,7 @@ func TestHelperProxyProcess(t *testing.T) {
 			runtime.GC()
 			runtime.GC()
 			runtime.ReadMemStats(&ms)
-			fmt.Printf("MEM %d %d\n", ms.HeapInuse+ms.StackInuse, runtime.NumGoroutine())
+			fmt.Printf("MEM %d %d %d\n", ms.HeapInuse, ms.StackInuse, runtime.NumGoroutine())
 		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)

@@ -5,6 +5,8 @@ import (
 	"net"
 	"sync/atomic"
 	"time"
+
+	"github.com/rs/zerolog"
 )
 
 // lingerTimeout is how long one direction may go on after the other ended, so that
@@ -19,6 +21,7 @@ type relay struct {
 	shutdown     atomic.Bool
 	left         atomic.Int32 // directions still running; the last one closes both conns
 	start        time.Time
+	user         string
 
 	// Owned by one direction each until it finishes.
 	fromClient, fromUp reader
@@ -56,8 +59,10 @@ func (c *conn) handoff(l *loginResult) bool {
 	c.ctx, c.cancel = nil, func() {}
 	c.mu.Unlock()
 
-	c.log = c.log.With().Str("mechanism", l.result.Mechanism).Str("user", l.result.Username).Logger()
-	c.log.Info().Msg("logged in")
+	r.user = l.result.Username
+	c.log.Info().Str("mechanism", l.result.Mechanism).Str("user", r.user).Msg("logged in")
+	// A logger with context costs half a KiB; an idle session should not keep one.
+	c.log = zerolog.Nop()
 
 	toClient := saslSuccess(l.successData)
 	toClient = append(toClient, l.session.Buffered...)
@@ -136,6 +141,11 @@ func (r *relay) relayUpstreamToClient() {
 // trimLeadingSpace drops whitespace before the first other byte.
 func (r *relay) copy(src *reader, dst net.Conn, t *tail, trimLeadingSpace bool) (n int64, rerr, werr error) {
 	for {
+		if src.mustWait() {
+			if err := waitReadable(src.raw); err != nil {
+				return n, err, nil
+			}
+		}
 		rerr, werr = src.next(func(p []byte) error {
 			if trimLeadingSpace {
 				if p = bytes.TrimLeft(p, xmlSpace); len(p) == 0 {
@@ -182,7 +192,7 @@ func (r *relay) finish() {
 	r.client.Close()
 	r.up.Close()
 	r.c.s.forget(r.c)
-	r.c.log.Info().
+	r.c.s.log.Info().Str("conn", r.c.id).Str("domain", r.c.domain.Name).Str("user", r.user).
 		Int64("bytes_up", r.bytesUp).Int64("bytes_down", r.bytesDown).
 		Dur("duration", time.Since(r.start)).Msg("session ended")
 }
