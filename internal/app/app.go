@@ -272,3 +272,6 @@ func (a *App) Probe(ctx context.Context, out io.Writer) error {
 	}
 	return errors.Join(problems...)
 }
+
+// WaitReady blocks until the IdP metadata (and keys, where needed) is loaded.
+func (a *App) WaitReady(ctx context.Context) error { return a.oauth.WaitReady(ctx) }

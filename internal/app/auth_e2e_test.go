@@ -162,7 +162,7 @@ func TestUnavailableServicesGiveTemporaryFailure(t *testing.T) {
 	closed := closedPort(t)
 
 	t.Run("IdP down", func(t *testing.T) {
-		yaml := strings.Replace(env.ProxyConfig(listenAny, ""), env.IdP.DiscoveryURL, "http://"+closed+"/.well-known/openid-configuration", 1)
+		yaml := strings.Replace(env.ProxyConfig(listenAny, ""), env.IdP.DiscoveryURL, "http://127.0.0.1:1/.well-known/openid-configuration", 1)
 		s := startStackFor(t, env, yaml)
 		c, _ := s.dialRaw(t, false)
 		wantFailure(t, c.auth("PLAIN", plainPayload("", "alice", env.IdP.Users["alice"])), "temporary-auth-failure")

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -60,6 +61,9 @@ func startStackFor(t testing.TB, env *testenv.Env, yaml string) *stack {
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
 	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("proxy log:\n%s", logs.String())
+		}
 		cancel()
 		select {
 		case err := <-done:
@@ -70,6 +74,13 @@ func startStackFor(t testing.TB, env *testenv.Env, yaml string) *stack {
 			t.Error("proxy did not stop")
 		}
 	})
+	if !strings.Contains(yaml, "127.0.0.1:1/") { // a deliberately dead IdP never gets ready
+		readyCtx, cancelReady := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancelReady()
+		if err := a.WaitReady(readyCtx); err != nil {
+			t.Fatalf("proxy not ready: %v", err)
+		}
+	}
 	roots := x509.NewCertPool()
 	pem, err := os.ReadFile(env.Prosody.CertFile)
 	if err != nil {
