@@ -1,0 +1,43 @@
+package app_test
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestStreamResumptionThroughNewConnection: a client enables XEP-0198 resumption,
+// loses its connection, and resumes the same session through a new proxied one.
+func TestStreamResumptionThroughNewConnection(t *testing.T) {
+	s := startStack(t, "")
+	pw := s.env.IdP.Users["alice"]
+
+	c := s.loginPlain(t, "alice", pw)
+	if f := c.open(s.env.Prosody.Domain); !strings.Contains(f.Inner, "urn:xmpp:sm:3") {
+		t.Fatalf("upstream offers no stream management: %s", f.Inner)
+	}
+	full := c.bind("phone")
+	c.send("<enable xmlns='urn:xmpp:sm:3' resume='true'/>")
+	enabled := c.next()
+	if enabled.XMLName.Local != "enabled" || enabled.attr("id") == "" {
+		t.Fatalf("want <enabled id=...>, got <%s>%s", enabled.XMLName.Local, enabled.Inner)
+	}
+	c.send("<presence/>")
+	c.conn.Close() // the phone loses its network: no </stream:stream>
+
+	c2 := s.loginPlain(t, "alice", pw)
+	c2.open(s.env.Prosody.Domain)
+	c2.send("<resume xmlns='urn:xmpp:sm:3' h='0' previd='" + enabled.attr("id") + "'/>")
+	resumed := c2.next()
+	if resumed.XMLName.Local != "resumed" {
+		t.Fatalf("want <resumed/>, got <%s>%s", resumed.XMLName.Local, resumed.Inner)
+	}
+	// The resumed session is the old one: a message to the old full JID arrives here.
+	c2.send("<message to='" + full + "' type='chat'><body>still you</body></message>")
+	for i := 0; i < 10; i++ {
+		el := c2.next()
+		if el.XMLName.Local == "message" && strings.Contains(el.Inner, "still you") {
+			return
+		}
+	}
+	t.Fatal("message to the resumed full JID never arrived")
+}
