@@ -41,11 +41,14 @@ type conn struct {
 	nc        net.Conn // raw, or the *tls.Conn over it
 	directTLS bool
 	tlsDone   bool // TLS is up
-	id        string
-	log       zerolog.Logger
-	deadline  time.Time // end of the pre-auth phase
-	ctx       context.Context
-	cancel    context.CancelFunc
+	// handshaking: a TLS handshake began and did not finish; the peer expects TLS
+	// records, so nothing may be written in plaintext any more.
+	handshaking bool
+	id          string
+	log         zerolog.Logger
+	deadline    time.Time // end of the pre-auth phase
+	ctx         context.Context
+	cancel      context.CancelFunc
 
 	// Pre-auth stream state; nil after the handoff.
 	br         *bufio.Reader
@@ -293,7 +296,7 @@ func (c *conn) end(err error) {
 		return
 	}
 	se := c.classify(err)
-	if se == nil {
+	if se == nil || c.handshaking {
 		c.log.Debug().Err(err).Msg("connection ended")
 		return
 	}

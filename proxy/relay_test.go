@@ -224,6 +224,7 @@ func TestShutdownDrainsRelayedSessions(t *testing.T) {
 	if got := c.rest(); got != "</stream:stream>" {
 		t.Errorf("client got %q, want the upstream's closing tag", got)
 	}
+	c.conn.Close()
 	if err := <-done; err != nil {
 		t.Errorf("Shutdown = %v, want nil after a drain", err)
 	}
@@ -254,5 +255,18 @@ func TestShutdownCutsRelayedSessionsAtDeadline(t *testing.T) {
 	}
 	if n := sessionCount(e.srv); n != 0 {
 		t.Errorf("%d connections left after Shutdown", n)
+	}
+}
+
+func TestShutdownDuringTLSHandshakeWritesNoPlaintext(t *testing.T) {
+	e := newEnv(t, nil)
+	c := e.dial(e.tlsAddr) // sends no ClientHello
+	waitFor(t, "the connection", func() bool { return sessionCount(e.srv) == 1 })
+	e.shutdown = true
+	if err := e.srv.Shutdown(context.Background()); err != nil {
+		t.Errorf("Shutdown = %v", err)
+	}
+	if got := c.rest(); got != "" {
+		t.Errorf("a client expecting TLS records got plaintext %q", got)
 	}
 }

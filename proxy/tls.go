@@ -43,12 +43,14 @@ func (c *conn) handshake(domain string) error {
 		c.s.sniHint.Store(rc, domain) // the handshake sees rc as ClientHelloInfo.Conn
 		defer c.s.sniHint.Delete(rc)
 	}
+	c.handshaking = true // from here on, a failure must not be answered in plaintext
 	tc := tls.Server(rc, cfg)
 	if err := tc.HandshakeContext(c.ctx); err != nil {
 		return err
 	}
 	c.nc = tc
 	c.tlsDone = true
+	c.handshaking = false
 	st := tc.ConnectionState()
 	c.log = c.log.With().Str("tls", tls.VersionName(st.Version)).Logger()
 	if domain == "" && st.ServerName != "" {
