@@ -9,6 +9,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"net"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -61,6 +62,11 @@ type conn struct {
 	failures   int
 	mech       string // mechanism of the last <auth/>, for logs
 
+	remoteIP netip.Addr
+	// refusal, when set, is the stream error this connection gets right after its
+	// first stream header: a limit turned it away.
+	refusal *streamErr
+
 	mu       sync.Mutex // guards state, shutdown, relay
 	state    connState
 	shutdown bool
@@ -73,7 +79,8 @@ func newConn(s *Server, nc net.Conn, directTLS bool) *conn {
 	// The deadline is set before the goroutine starts, so that a Shutdown that
 	// shortens it cannot be overwritten.
 	_ = nc.SetDeadline(c.deadline)
-	c.ctx, c.cancel = context.WithDeadline(s.base, c.deadline)
+	c.ctx, c.cancel = context.WithDeadline(withRemoteIP(s.base, nc.RemoteAddr()), c.deadline)
+	c.remoteIP = remoteIP(c.ctx)
 	c.log = s.log.With().Str("conn", c.id).Str("remote", nc.RemoteAddr().String()).Bool("direct_tls", directTLS).Logger()
 	return c
 }
@@ -198,7 +205,31 @@ func (c *conn) openStream() error {
 		return &streamErr{cond: condUnsupportedVersion, text: "version 1.0 is required"}
 	}
 	c.headerSent = true
-	return c.write(streamHeader(d.Name, c.streamID))
+	if err := c.write(streamHeader(d.Name, c.streamID)); err != nil {
+		return err
+	}
+	if c.refusal != nil {
+		return c.refusal
+	}
+	return nil
+}
+
+// refusedDeadline bounds the life of a connection a limit turned away.
+const refusedDeadline = 5 * time.Second
+
+var (
+	errTooManyConnections = errors.New("connection limit reached")
+	errConnectionRate     = errors.New("connection rate limit reached")
+)
+
+// refuse marks c to be answered with se after its first stream header, soon.
+func (c *conn) refuse(se *streamErr, reason string) {
+	c.refusal = se
+	c.s.cfg.Observer.Refused(reason)
+	if d := time.Now().Add(refusedDeadline); d.Before(c.deadline) {
+		c.deadline = d
+		_ = c.raw.SetDeadline(d)
+	}
 }
 
 // next reads the next first-level element, counting it against the pre-auth bound.

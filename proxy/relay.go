@@ -192,6 +192,7 @@ func (r *relay) finish() {
 	r.client.Close()
 	r.up.Close()
 	r.c.s.forget(r.c)
+	r.c.s.cfg.Observer.Relayed(r.bytesUp, r.bytesDown)
 	r.c.s.log.Info().Str("conn", r.c.id).Str("domain", r.c.domain.Name).Str("user", r.user).
 		Int64("bytes_up", r.bytesUp).Int64("bytes_down", r.bytesDown).
 		Dur("duration", time.Since(r.start)).Msg("session ended")

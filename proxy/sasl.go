@@ -50,6 +50,7 @@ func (c *conn) authenticate() (*loginResult, error) {
 					return nil, err
 				}
 				if f == nil {
+					c.s.cfg.Observer.SASL(mechanismLabel(c.mech), "success")
 					return res, nil
 				}
 			}
@@ -127,7 +128,13 @@ func (c *conn) loginUpstream(r saslauth.Result) (*upstream.Session, *saslauth.Fa
 		Token:    r.Token,
 	})
 	if err == nil {
+		c.s.cfg.Observer.UpstreamLogin("ok")
 		return sess, nil, nil
+	}
+	if errors.Is(err, upstream.ErrRejected) {
+		c.s.cfg.Observer.UpstreamLogin("rejected")
+	} else {
+		c.s.cfg.Observer.UpstreamLogin("unavailable")
 	}
 	if c.isShutdown() {
 		return nil, nil, &streamErr{cond: condSystemShutdown, cause: err}
@@ -142,6 +149,7 @@ func (c *conn) loginUpstream(r saslauth.Result) (*upstream.Session, *saslauth.Fa
 // failed reports f to the client and counts it; past the limit the stream ends.
 func (c *conn) failed(f *saslauth.Failure) error {
 	c.failures++
+	c.s.cfg.Observer.SASL(mechanismLabel(c.mech), f.Condition)
 	c.log.Info().Str("mechanism", c.mech).Str("sasl_failure", f.Condition).AnErr("cause", f.Cause).Int("attempt", c.failures).Msg("authentication failed")
 	if err := c.write(saslFailure(f.Condition, f.Text)); err != nil {
 		return err
@@ -196,4 +204,15 @@ func decodeSASL(text []byte) ([]byte, error) {
 		return nil, errBadBase64 // never the payload: it may be a password
 	}
 	return out[:n], nil
+}
+
+// mechanismLabel keeps metric labels to a fixed set: the name is the client's.
+func mechanismLabel(mech string) string {
+	switch mech {
+	case saslauth.MechPlain, saslauth.MechOAuthBearer:
+		return mech
+	case "":
+		return "none"
+	}
+	return "other"
 }

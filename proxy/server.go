@@ -61,7 +61,11 @@ type Config struct {
 	MaxAuthAttempts int
 	// WriteTimeout bounds every single write to a peer, also while relaying. Default 30s.
 	WriteTimeout time.Duration
-	Logger       zerolog.Logger
+	// Limits bound connections and failed logins.
+	Limits Limits
+	// Observer receives metrics events; nil means none.
+	Observer Observer
+	Logger   zerolog.Logger
 }
 
 // Defaults of Config.
@@ -82,6 +86,7 @@ type Server struct {
 	log     zerolog.Logger
 
 	directTLS, starttlsTLS *tls.Config
+	rates                  *connRates
 	sniHint                sync.Map // *recordConn -> stream domain, during STARTTLS handshakes
 
 	// base is the parent of every connection's context; cancelled once all is over.
@@ -109,6 +114,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = DefaultWriteTimeout
 	}
+	cfg.Limits.setDefaults()
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
+	}
+	guard := newLoginGuard(&cfg.Limits)
 	if cfg.Certificates == nil {
 		return nil, fmt.Errorf("%w: no certificate source", ErrConfig)
 	}
@@ -136,6 +146,9 @@ func New(cfg Config) (*Server, error) {
 			return nil, fmt.Errorf("%w: domain %q has SASL domain %q", ErrConfig, name, d.SASL.Domain)
 		}
 		d.Name = name
+		if d.SASL.Authenticator != nil {
+			d.SASL.Authenticator = guardedAuthenticator{inner: d.SASL.Authenticator, guard: guard, observer: cfg.Observer}
+		}
 		domains[name] = &d
 	}
 	base, cancel := context.WithCancel(context.Background())
@@ -147,6 +160,7 @@ func New(cfg Config) (*Server, error) {
 		cancelBase: cancel,
 		listeners:  make(map[net.Listener]struct{}),
 		conns:      make(map[*conn]struct{}),
+		rates:      newConnRates(&cfg.Limits),
 	}
 	s.directTLS, s.starttlsTLS = s.tlsConfigs()
 	return s, nil
@@ -233,8 +247,14 @@ func (s *Server) track(c *conn) bool {
 	if s.closing {
 		return false
 	}
+	if max := s.cfg.Limits.MaxConnections; max > 0 && len(s.conns) >= max {
+		c.refuse(&streamErr{cond: condResourceConstraint, text: "too many connections", cause: errTooManyConnections}, "max_connections")
+	} else if !s.rates.allow(c.remoteIP) {
+		c.refuse(&streamErr{cond: condPolicyViolation, text: "connecting too often", cause: errConnectionRate}, "connection_rate")
+	}
 	s.conns[c] = struct{}{}
 	s.wg.Add(1)
+	s.cfg.Observer.ConnOpened(listenerName(c.directTLS))
 	return true
 }
 
@@ -246,8 +266,12 @@ func (s *Server) untrack(c *conn) {
 
 func (s *Server) forget(c *conn) {
 	s.mu.Lock()
+	_, open := s.conns[c]
 	delete(s.conns, c)
 	s.mu.Unlock()
+	if open {
+		s.cfg.Observer.ConnClosed(listenerName(c.directTLS))
+	}
 }
 
 // Shutdown stops accepting, ends pre-auth connections with a system-shutdown stream

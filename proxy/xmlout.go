@@ -26,6 +26,7 @@ const (
 	condNotWellFormed          = "not-well-formed"
 	condPolicyViolation        = "policy-violation"
 	condRemoteConnectionFailed = "remote-connection-failed"
+	condResourceConstraint     = "resource-constraint"
 	condRestrictedXML          = "restricted-xml"
 	condSystemShutdown         = "system-shutdown"
 	condUnsupportedStanzaType  = "unsupported-stanza-type"

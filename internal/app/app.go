@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"sync"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/config"
+	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/metrics"
 	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/tlscerts"
 	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/oauthx"
 	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/proxy"
@@ -30,12 +32,14 @@ type App struct {
 	oauth   *oauthx.Client
 	dialers []*upstream.Dialer
 	server  *proxy.Server
+	metrics *metrics.Metrics
 
 	listeners []boundListener
+	metricsLn net.Listener
 }
 
 func New(cfg *config.Config, log zerolog.Logger) (*App, error) {
-	a := &App{cfg: cfg, log: log}
+	a := &App{cfg: cfg, log: log, metrics: metrics.New()}
 	var pairs []tlscerts.Pair
 	for _, c := range cfg.TLS.Certificates {
 		pairs = append(pairs, tlscerts.Pair{CertFile: c.CertFile, KeyFile: c.KeyFile})
@@ -46,7 +50,9 @@ func New(cfg *config.Config, log zerolog.Logger) (*App, error) {
 	}
 	a.certs = certs
 
-	a.oauth, err = oauthx.New(oauthConfig(cfg.OAuth, log))
+	oc := oauthConfig(cfg.OAuth, log)
+	oc.Observer = a.metrics
+	a.oauth, err = oauthx.New(oc)
 	if err != nil {
 		return nil, fmt.Errorf("oauth: %w", err)
 	}
@@ -56,7 +62,16 @@ func New(cfg *config.Config, log zerolog.Logger) (*App, error) {
 		PreAuthTimeout:  cfg.Limits.PreAuthTimeout,
 		MaxElementBytes: cfg.Limits.MaxElementBytes,
 		MaxAuthAttempts: cfg.Limits.MaxAuthAttempts,
-		Logger:          log,
+		Limits: proxy.Limits{
+			MaxConnections:  cfg.Limits.MaxConnections,
+			ConnectionRate:  cfg.Limits.ConnectionRatePerIP,
+			ConnectionBurst: cfg.Limits.ConnectionBurstPerIP,
+			FreeFailures:    cfg.Limits.FreeFailedLogins,
+			FailureDelay:    cfg.Limits.FailedLoginDelay,
+			MaxFailureDelay: cfg.Limits.FailedLoginMaxDelay,
+		},
+		Observer: a.metrics,
+		Logger:   log,
 	}
 	auth := oauthAuthenticator{client: a.oauth}
 	for i, d := range cfg.Domains {
@@ -165,7 +180,45 @@ func (a *App) Listen() error {
 		a.listeners = append(a.listeners, boundListener{ln, l.Mode == "direct"})
 		a.log.Info().Str("address", ln.Addr().String()).Str("mode", l.Mode).Msg("listening")
 	}
+	if addr := a.cfg.Metrics.Address; addr != "" {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			a.closeListeners()
+			return fmt.Errorf("listen %s (metrics): %w", addr, err)
+		}
+		a.metricsLn = ln
+		a.log.Info().Str("address", ln.Addr().String()).Msg("metrics and health listening")
+	}
 	return nil
+}
+
+// MetricsAddr is the bound metrics listener's address, "" when off.
+func (a *App) MetricsAddr() string {
+	if a.metricsLn == nil {
+		return ""
+	}
+	return a.metricsLn.Addr().String()
+}
+
+// serveMetrics serves /metrics, /healthz and /readyz until the server is closed.
+func (a *App) serveMetrics() *http.Server {
+	if a.metricsLn == nil {
+		return nil
+	}
+	ready := &readiness{a: a}
+	srv := &http.Server{
+		Handler:           a.metrics.Handler(ready.check),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      15 * time.Second,
+		IdleTimeout:       60 * time.Second,
+	}
+	go func() {
+		if err := srv.Serve(a.metricsLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			a.log.Error().Err(err).Msg("metrics listener failed")
+		}
+	}()
+	return srv
 }
 
 // Addrs are the bound listener addresses, in config order.
@@ -181,6 +234,9 @@ func (a *App) closeListeners() {
 	for _, b := range a.listeners {
 		b.ln.Close()
 	}
+	if a.metricsLn != nil {
+		a.metricsLn.Close()
+	}
 }
 
 // Run listens (unless Listen was called), serves until ctx ends, then drains and stops.
@@ -191,6 +247,9 @@ func (a *App) Run(ctx context.Context) error {
 		}
 	}
 	listeners := a.listeners
+	if srv := a.serveMetrics(); srv != nil {
+		defer srv.Close()
+	}
 	bg, cancelBackground := context.WithCancel(context.Background())
 	defer cancelBackground()
 	a.oauth.Start(bg)
@@ -219,7 +278,9 @@ func (a *App) Run(ctx context.Context) error {
 		a.log.Error().Err(runErr).Msg("listener failed, shutting down")
 	}
 	stopServing()
-	a.closeListeners()
+	for _, b := range a.listeners { // metrics stay up through the drain
+		b.ln.Close()
+	}
 	drainCtx, cancel := context.WithTimeout(context.Background(), a.cfg.Limits.ShutdownDrain)
 	defer cancel()
 	if err := a.server.Shutdown(drainCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {

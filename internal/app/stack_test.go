@@ -88,11 +88,7 @@ func startStackFor(t testing.TB, env *testenv.Env, yaml string) *stack {
 	}
 	roots.AppendCertsFromPEM(pem)
 	addrs := a.Addrs()
-	s := &stack{env: env, starttls: addrs[0], direct: addrs[1], logs: logs, roots: roots}
-	if len(addrs) > 2 {
-		s.metrics = addrs[2]
-	}
-	return s
+	return &stack{env: env, starttls: addrs[0], direct: addrs[1], metrics: a.MetricsAddr(), logs: logs, roots: roots}
 }
 
 func (s *stack) tlsConfig() *tls.Config {

@@ -95,6 +95,13 @@ type Limits struct {
 	MaxAuthAttempts int           `mapstructure:"max_auth_attempts"`
 	MaxConnections  int           `mapstructure:"max_connections"`
 	ShutdownDrain   time.Duration `mapstructure:"shutdown_drain"`
+	// New connections per client IP: a token bucket (rate per second, burst).
+	ConnectionRatePerIP  float64 `mapstructure:"connection_rate_per_ip"`
+	ConnectionBurstPerIP int     `mapstructure:"connection_burst_per_ip"`
+	// Failed logins per IP and per username before growing delays start.
+	FreeFailedLogins    int           `mapstructure:"free_failed_logins"`
+	FailedLoginDelay    time.Duration `mapstructure:"failed_login_delay"`
+	FailedLoginMaxDelay time.Duration `mapstructure:"failed_login_max_delay"`
 }
 
 // Metrics is the separate HTTP listener for /metrics, /healthz and /readyz.
@@ -122,6 +129,12 @@ func Default() Config {
 			MaxAuthAttempts: 3,
 			MaxConnections:  10000,
 			ShutdownDrain:   10 * time.Second,
+
+			ConnectionRatePerIP:  10,
+			ConnectionBurstPerIP: 30,
+			FreeFailedLogins:     5,
+			FailedLoginDelay:     time.Second,
+			FailedLoginMaxDelay:  5 * time.Minute,
 		},
 	}
 }

@@ -77,6 +77,12 @@ func (c *Config) Validate() error {
 	if c.Limits.MaxConnections < 1 {
 		bad("limits.max_connections", "must be at least 1")
 	}
+	if c.Limits.ConnectionRatePerIP <= 0 || c.Limits.ConnectionBurstPerIP < 1 {
+		bad("limits.connection_rate_per_ip", "rate must be positive and connection_burst_per_ip at least 1")
+	}
+	if c.Limits.FreeFailedLogins < 1 || c.Limits.FailedLoginDelay <= 0 || c.Limits.FailedLoginMaxDelay < c.Limits.FailedLoginDelay {
+		bad("limits.failed_login_delay", "free_failed_logins >= 1, failed_login_delay > 0 and failed_login_max_delay >= failed_login_delay")
+	}
 	if c.Metrics.Address != "" {
 		checkAddress(bad, "metrics.address", c.Metrics.Address)
 	}
