@@ -41,6 +41,17 @@ func startStack(t testing.TB, extra string) *stack {
 
 func startStackFor(t testing.TB, env *testenv.Env, yaml string) *stack {
 	t.Helper()
+	return startStackReady(t, env, yaml, true)
+}
+
+// startStackNoWait starts the proxy without waiting for the IdP.
+func startStackNoWait(t testing.TB, env *testenv.Env, yaml string) *stack {
+	t.Helper()
+	return startStackReady(t, env, yaml, false)
+}
+
+func startStackReady(t testing.TB, env *testenv.Env, yaml string, waitReady bool) *stack {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "proxy.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		t.Fatal(err)
@@ -74,7 +85,7 @@ func startStackFor(t testing.TB, env *testenv.Env, yaml string) *stack {
 			t.Error("proxy did not stop")
 		}
 	})
-	if !strings.Contains(yaml, "127.0.0.1:1/") { // a deliberately dead IdP never gets ready
+	if waitReady && !strings.Contains(yaml, "127.0.0.1:1/") { // a deliberately dead IdP never gets ready
 		readyCtx, cancelReady := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancelReady()
 		if err := a.WaitReady(readyCtx); err != nil {
