@@ -44,7 +44,7 @@ func (rd *reader) init(src net.Conn) {
 		rd.plain, rd.drained = rd.raw != nil, rd.raw != nil
 	case *tls.Conn:
 		if rc, ok := s.NetConn().(*recordConn); ok {
-			if tc, ok := rc.Conn.(*net.TCPConn); ok {
+			if tc, ok := rc.Conn.(syscall.Conn); ok { // *net.TCPConn, or a PROXY-protocol conn over one
 				// Not drained yet: the pre-auth reader may have left decrypted bytes.
 				rd.raw, _ = tc.SyscallConn()
 			}

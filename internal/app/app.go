@@ -177,6 +177,10 @@ func (a *App) Listen() error {
 			a.closeListeners()
 			return fmt.Errorf("listen %s: %w", l.Address, err)
 		}
+		if l.ProxyProtocol {
+			trusted, _ := config.ParsePrefixes(l.TrustedProxies) // validated at load
+			ln = proxy.ProxyProtocol{Trusted: trusted, Logger: a.log, Observer: a.metrics}.Listen(ln)
+		}
 		a.listeners = append(a.listeners, boundListener{ln, l.Mode == "direct"})
 		a.log.Info().Str("address", ln.Addr().String()).Str("mode", l.Mode).Msg("listening")
 	}

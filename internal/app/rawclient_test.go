@@ -76,12 +76,18 @@ func (s *stack) dialRaw(t testing.TB, direct bool) (*rawClient, element) {
 	if el := c.next(); el.XMLName.Local != "proceed" {
 		t.Fatalf("want proceed, got %s", el.XMLName.Local)
 	}
-	tc := tls.Client(conn, s.tlsConfig())
-	if err := tc.Handshake(); err != nil {
-		t.Fatal(err)
-	}
-	c = newRaw(t, tc)
+	c = c.upgrade(s)
 	return c, c.open(s.env.Prosody.Domain)
+}
+
+// upgrade runs the TLS handshake after <proceed/>.
+func (c *rawClient) upgrade(s *stack) *rawClient {
+	c.t.Helper()
+	tc := tls.Client(c.conn, s.tlsConfig())
+	if err := tc.Handshake(); err != nil {
+		c.t.Fatal(err)
+	}
+	return newRaw(c.t, tc)
 }
 
 func newRaw(t testing.TB, conn net.Conn) *rawClient {

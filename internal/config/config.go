@@ -23,6 +23,10 @@ type Log struct {
 type Listener struct {
 	Address string `mapstructure:"address"`
 	Mode    string `mapstructure:"mode"` // starttls | direct
+	// ProxyProtocol: clients arrive through a load balancer that sends a PROXY v1/v2
+	// header; only TrustedProxies (CIDRs or addresses) may connect.
+	ProxyProtocol  bool     `mapstructure:"proxy_protocol"`
+	TrustedProxies []string `mapstructure:"trusted_proxies"`
 }
 
 // TLS holds the proxy's own certificates; the one presented is chosen by SNI or by

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"strings"
 )
@@ -34,6 +35,12 @@ func (c *Config) Validate() error {
 		key := fmt.Sprintf("listeners[%d]", i)
 		checkAddress(bad, key+".address", l.Address)
 		oneOf(key+".mode", l.Mode, "starttls", "direct")
+		if l.ProxyProtocol && len(l.TrustedProxies) == 0 {
+			bad(key+".trusted_proxies", "required with proxy_protocol: the load balancers' addresses")
+		}
+		if _, err := ParsePrefixes(l.TrustedProxies); err != nil {
+			bad(key+".trusted_proxies", "%v", err)
+		}
 	}
 	if len(c.TLS.Certificates) == 0 {
 		bad("tls.certificates", "at least one certificate is required")
@@ -196,4 +203,21 @@ func checkAddress(bad func(string, string, ...any), key, value string) {
 	if _, port, err := net.SplitHostPort(value); err != nil || port == "" {
 		bad(key, "%q is not host:port", value)
 	}
+}
+
+// ParsePrefixes reads CIDRs; a bare address means just that address.
+func ParsePrefixes(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, s := range list {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("%q is neither a CIDR nor an address", s)
+		}
+		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+	}
+	return out, nil
 }
