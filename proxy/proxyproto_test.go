@@ -22,7 +22,6 @@ func (b *bytesConn) RemoteAddr() net.Addr            { return &net.TCPAddr{IP: n
 func newBytesConn(data []byte) *bytesConn            { return &bytesConn{r: bytes.NewReader(data)} }
 func (b *bytesConn) unread() int                     { return b.r.Len() }
 
-
 func TestReadProxyHeaderStopsAtItsEnd(t *testing.T) {
 	src := &net.TCPAddr{IP: net.IPv4(203, 0, 113, 7), Port: 40000}
 	dst := &net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 5222}
