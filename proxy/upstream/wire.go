@@ -44,7 +44,10 @@ func (d *Dialer) connect(ctx context.Context) (*wire, *features, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: dial: %w", ErrUnavailable, err)
 	}
-	w := &wire{conn: withQuickAck(raw, !false)}
+	w := &wire{conn: withQuickAck(raw, !d.noQuickAck)}
+	if d.wrapConn != nil {
+		w.conn = d.wrapConn(w.conn)
+	}
 	if dl, ok := ctx.Deadline(); ok {
 		_ = raw.SetDeadline(dl)
 	}
