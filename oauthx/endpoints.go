@@ -1,0 +1,86 @@
+package oauthx
+
+import "slices"
+
+// endpoints are the URLs in use: configured values over discovered ones.
+type endpoints struct {
+	issuer, token, userinfo, introspection, jwks string
+	// tokenAuth and introspectionAuth are AuthBasic or AuthPost.
+	tokenAuth, introspectionAuth string
+	// discoveryURL is the metadata document that answered ("" if none).
+	discoveryURL string
+	// loaded: the metadata is in (or no discovery is configured).
+	loaded bool
+}
+
+// configuredEndpoints is what the configuration alone says.
+func configuredEndpoints(cfg Config) *endpoints {
+	auth := cfg.TokenEndpointAuthMethod
+	if auth == "" {
+		auth = AuthBasic
+	}
+	return &endpoints{
+		issuer:            cfg.Issuer,
+		token:             cfg.TokenEndpoint,
+		userinfo:          cfg.UserinfoEndpoint,
+		introspection:     cfg.IntrospectionEndpoint,
+		jwks:              cfg.JWKSURL,
+		tokenAuth:         auth,
+		introspectionAuth: auth,
+		discoveryURL:      cfg.DiscoveryURL,
+		loaded:            cfg.Issuer == "" && cfg.DiscoveryURL == "",
+	}
+}
+
+// merge lays discovered metadata under the configured values.
+func merge(cfg Config, md *metadata, from string) *endpoints {
+	e := configuredEndpoints(cfg)
+	pick := func(configured *string, discovered string) {
+		if *configured == "" {
+			*configured = discovered
+		}
+	}
+	pick(&e.issuer, md.Issuer)
+	pick(&e.token, md.TokenEndpoint)
+	pick(&e.userinfo, md.UserinfoEndpoint)
+	pick(&e.introspection, md.IntrospectionEndpoint)
+	pick(&e.jwks, md.JWKSURI)
+	if cfg.TokenEndpointAuthMethod == "" {
+		e.tokenAuth = chooseAuth(md.TokenEndpointAuthMethods)
+		e.introspectionAuth = e.tokenAuth
+		if len(md.IntrospectionEndpointAuthMethods) > 0 {
+			e.introspectionAuth = chooseAuth(md.IntrospectionEndpointAuthMethods)
+		}
+	}
+	e.discoveryURL = from
+	e.loaded = true
+	return e
+}
+
+// chooseAuth prefers client_secret_basic (the RFC 6749 default when nothing is
+// advertised) and takes client_secret_post when only that is offered.
+func chooseAuth(supported []string) string {
+	if len(supported) > 0 && !slices.Contains(supported, AuthBasic) && slices.Contains(supported, AuthPost) {
+		return AuthPost
+	}
+	return AuthBasic
+}
+
+// Endpoint is a named URL in use, for diagnostics (checkconfig).
+type Endpoint struct{ Name, URL string }
+
+// Endpoints lists the URLs in use now: configured ones, and discovered ones
+// once the metadata is loaded.
+func (c *Client) Endpoints() []Endpoint {
+	e := c.ep.Load()
+	var out []Endpoint
+	for _, x := range []Endpoint{
+		{"issuer", e.issuer}, {"discovery", e.discoveryURL}, {"token", e.token}, {"userinfo", e.userinfo},
+		{"introspection", e.introspection}, {"jwks", e.jwks},
+	} {
+		if x.URL != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}

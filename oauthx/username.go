@@ -1,0 +1,71 @@
+package oauthx
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"golang.org/x/text/secure/precis"
+)
+
+// maxLocalpart is RFC 7622's bound on a localpart, in bytes.
+const maxLocalpart = 1023
+
+// errNoUsername: the answer has no string at the username field. That is our
+// configuration not matching the server, not a bad token.
+var errNoUsername = errors.New("no string at the username field")
+
+// lookupField follows a dotted path ("realm_access.name") through nested JSON
+// objects. Only a string counts as found.
+func lookupField(claims map[string]any, path string) (string, bool) {
+	cur := any(claims)
+	for name := range strings.SplitSeq(path, ".") {
+		obj, ok := cur.(map[string]any)
+		if !ok {
+			return "", false
+		}
+		if cur, ok = obj[name]; !ok {
+			return "", false
+		}
+	}
+	s, ok := cur.(string)
+	return s, ok
+}
+
+// usernameFrom finds the username in claims (trying the fields in order),
+// maps and normalises it. Errors: errNoUsername (misconfiguration) or
+// errBadUsername (the value cannot be a localpart).
+func (c *Client) usernameFrom(claims map[string]any, fields ...string) (string, error) {
+	for _, f := range fields {
+		if v, ok := lookupField(claims, f); ok {
+			return c.normalise(v)
+		}
+	}
+	return "", errNoUsername
+}
+
+// normalise applies username_mapping and then PRECIS UsernameCaseMapped
+// (RFC 8265), and checks what RFC 7622 adds for a localpart.
+func (c *Client) normalise(v string) (string, error) {
+	return normaliseUsername(v, c.cfg.UsernameMapping == "split")
+}
+
+func normaliseUsername(v string, split bool) (string, error) {
+	if split {
+		v, _, _ = strings.Cut(v, "@")
+	}
+	out, err := precis.UsernameCaseMapped.String(v)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", errBadUsername, err)
+	}
+	if out == "" {
+		return "", fmt.Errorf("%w: empty", errBadUsername)
+	}
+	if len(out) > maxLocalpart {
+		return "", fmt.Errorf("%w: longer than %d bytes", errBadUsername, maxLocalpart)
+	}
+	if i := strings.IndexAny(out, "\"&'/:<>@"); i >= 0 {
+		return "", fmt.Errorf("%w: contains %q", errBadUsername, out[i])
+	}
+	return out, nil
+}

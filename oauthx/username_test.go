@@ -1,0 +1,70 @@
+package oauthx
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+)
+
+func TestLookupField(t *testing.T) {
+	var claims map[string]any
+	if err := json.Unmarshal([]byte(`{"preferred_username":"alice","n":1,"user":{"name":"bob","ids":["x"],"deep":{"x":"carol"}}}`), &claims); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{
+		"preferred_username": "alice", "user.name": "bob", "user.deep.x": "carol",
+		"n": "", "user": "", "user.ids": "", "missing": "", "user.missing": "", "preferred_username.x": "",
+	} {
+		got, ok := lookupField(claims, path)
+		if got != want || ok != (want != "") {
+			t.Errorf("lookupField(%q) = %q, %v; want %q", path, got, ok, want)
+		}
+	}
+}
+
+func TestNormaliseUsername(t *testing.T) {
+	for _, tc := range []struct {
+		in    string
+		split bool
+		want  string // "" means rejected as a bad username
+	}{
+		{"alice", false, "alice"},
+		{"ALICE", false, "alice"},
+		{"ＡＬＩＣＥ", false, "alice"}, // fullwidth, mapped by PRECIS
+		{"Ärger", false, "ärger"},
+		{"alice@example.com", true, "alice"},
+		{"alice@example.com", false, ""}, // @ cannot be in a localpart
+		{"alice smith", false, ""},       // space is disallowed in UsernameCaseMapped
+		{"", false, ""},
+		{"@realm", true, ""},
+		{"a/b", false, ""},
+		{"it's", false, ""},
+		{"\u0000x", false, ""},
+	} {
+		got, err := normaliseUsername(tc.in, tc.split)
+		if tc.want == "" {
+			if !errors.Is(err, errBadUsername) {
+				t.Errorf("%q split=%v: got %q, %v; want errBadUsername", tc.in, tc.split, got, err)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("%q split=%v: got %q, %v; want %q", tc.in, tc.split, got, err, tc.want)
+		}
+	}
+}
+
+// The username field and mapping apply to what the server says, end to end.
+func TestUsernameFieldAndMapping(t *testing.T) {
+	f := newFakeIdP(t)
+	f.opaque = true
+	f.claims["user"] = map[string]any{"mail": "Carol@Example.COM"}
+	cfg := f.config(ValidationUserinfo)
+	cfg.UsernameField = "user.mail"
+	cfg.UsernameMapping = "split"
+	c, _ := start(t, cfg)
+	id, err := c.ValidateToken(t.Context(), f.issue("alice"))
+	if err != nil || id.Username != "carol" {
+		t.Errorf("ValidateToken = %+v, %v; want carol", id, err)
+	}
+}
