@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestDemoStack runs `make demo`'s program as a user would, sends a message as
+// alice with go-sendxmpp through it, then stops it with Ctrl-C and checks that
+// everything it started is gone.
+func TestDemoStack(t *testing.T) {
+	for _, bin := range []string{"prosody", "glewlwyd", "go-sendxmpp"} {
+		if _, err := exec.LookPath(bin); err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("%s missing: scripts/setup-debian.sh installs it", bin)
+			}
+			t.Skipf("%s not installed: run scripts/setup-debian.sh", bin)
+		}
+	}
+	dir := t.TempDir()
+	demo := filepath.Join(dir, "demo")
+	if out, err := exec.Command("go", "build", "-o", demo, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	ports := freePorts(t, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, demo, "-starttls", ports[0], "-direct", ports[1], "-metrics", ports[2])
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+
+	// Read the printed instructions up to the go-sendxmpp line.
+	var printed strings.Builder
+	sendLine := ""
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		printed.WriteString(sc.Text() + "\n")
+		if strings.Contains(sc.Text(), "go-sendxmpp -u alice@") {
+			sendLine = strings.TrimSpace(sc.Text())
+			break
+		}
+	}
+	if sendLine == "" {
+		t.Fatalf("demo printed no go-sendxmpp command:\n%s\n%s", printed.String(), stderr.String())
+	}
+	go func() { // keep draining stdout
+		for sc.Scan() {
+		}
+	}()
+	tmpDir := regexp.MustCompile(`in (/\S+xmpp-oauth-proxy-demo-\S+)`).FindStringSubmatch(printed.String())
+	if tmpDir == nil {
+		t.Fatalf("no working directory printed:\n%s", printed.String())
+	}
+
+	// Run the printed command through a shell, as a user pasting it would (the
+	// message goes to bob, offline: what counts is that alice's login and send
+	// succeed through the proxy).
+	send := exec.CommandContext(ctx, "bash", "-c", sendLine)
+	send.Env = append(os.Environ(), "HOME="+dir)
+	if out, err := send.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s\nproxy log:\n%s", sendLine, err, out, stderr.String())
+	}
+	if !regexp.MustCompile(`logged in.*alice`).MatchString(stderr.String()) {
+		t.Errorf("proxy log shows no login of alice:\n%s", stderr.String())
+	}
+
+	// Ctrl-C: the demo stops and removes what it started.
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("demo exit: %v\n%s", err, stderr.String())
+	}
+	if _, err := os.Stat(tmpDir[1]); !os.IsNotExist(err) {
+		t.Errorf("demo left %s behind", tmpDir[1])
+	}
+	if c, err := net.DialTimeout("tcp", ports[0], time.Second); err == nil {
+		c.Close()
+		t.Error("proxy port still open after the demo stopped")
+	}
+	if out, _ := exec.Command("pgrep", "-f", tmpDir[1]).Output(); len(out) > 0 {
+		t.Errorf("processes of the demo still running: %s", out)
+	}
+}
+
+func freePorts(t *testing.T, n int) []string {
+	t.Helper()
+	var out []string
+	for i := 0; i < n; i++ {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, ln.Addr().String())
+		defer ln.Close()
+	}
+	return out
+}
