@@ -149,7 +149,7 @@ func (g *loginGuard) failed(keys []string) {
 			r = &failureRecord{}
 		}
 		r.failures++
-		if over := r.failures - g.limits.FreeFailures; over >= 0 {
+		if over := r.failures - g.limits.FreeFailures - 1; over >= 0 {
 			delay := g.limits.FailureDelay << min(over, 30)
 			if delay <= 0 || delay > g.limits.MaxFailureDelay {
 				delay = g.limits.MaxFailureDelay

@@ -30,7 +30,7 @@ func (s *stack) dialProxied(t *testing.T, client string) *rawClient {
 // balancer is not.
 func TestProxyProtocolFromTrustedBalancer(t *testing.T) {
 	env := testenvRequire(t)
-	yaml := strings.Replace(env.ProxyConfig(listenAny, "limits: {free_failed_logins: 2, failed_login_delay: 1m}\n"),
+	yaml := strings.Replace(env.ProxyConfig(listenAny, "limits: {free_failed_logins: 1, failed_login_delay: 1m}\n"),
 		"mode: starttls}", "mode: starttls, proxy_protocol: true, trusted_proxies: [\"127.0.0.1/32\"]}", 1)
 	s := startStackFor(t, env, yaml)
 

@@ -1,0 +1,173 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/saslauth"
+)
+
+// countingObserver records refusals by reason.
+type countingObserver struct {
+	nopObserver
+	mu      sync.Mutex
+	refused map[string]int
+}
+
+func (o *countingObserver) Refused(reason string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.refused == nil {
+		o.refused = map[string]int{}
+	}
+	o.refused[reason]++
+}
+
+func (o *countingObserver) count(reason string) int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.refused[reason]
+}
+
+func TestMaxConnectionsGetsResourceConstraint(t *testing.T) {
+	obs := &countingObserver{}
+	e := newEnv(t, nil, func(c *Config) {
+		c.Limits.MaxConnections = 2
+		c.Observer = obs
+	})
+	first, second := e.dial(e.addr), e.dial(e.addr)
+	first.send(clientHeader)
+	first.expect("<starttls")
+	second.send(clientHeader)
+	second.expect("<starttls")
+
+	third := e.dial(e.addr)
+	third.send(clientHeader)
+	if got := third.rest(); !strings.Contains(got, streamErrorXML("resource-constraint")) {
+		t.Fatalf("third connection got %q", got)
+	}
+	if obs.count("max_connections") != 1 {
+		t.Errorf("refusal not counted")
+	}
+	// Room again once one closes.
+	first.conn.Close()
+	waitFor(t, "a free slot", func() bool {
+		c := e.dial(e.addr)
+		defer c.conn.Close()
+		c.send(clientHeader)
+		got := c.expect("</stream:features>")
+		return strings.Contains(got, "<starttls")
+	})
+}
+
+func TestConnectionRatePerIP(t *testing.T) {
+	obs := &countingObserver{}
+	e := newEnv(t, nil, func(c *Config) {
+		c.Limits.ConnectionRate = 0.001 // no refill during the test
+		c.Limits.ConnectionBurst = 3
+		c.Observer = obs
+	})
+	for i := 0; i < 3; i++ {
+		c := e.dial(e.addr)
+		c.send(clientHeader)
+		c.expect("<starttls")
+		c.conn.Close()
+	}
+	c := e.dial(e.addr)
+	c.send(clientHeader)
+	if got := c.rest(); !strings.Contains(got, streamErrorXML("policy-violation")) {
+		t.Fatalf("fourth connection got %q", got)
+	}
+	if obs.count("connection_rate") != 1 {
+		t.Errorf("refusal not counted")
+	}
+}
+
+// scriptedAuth answers every password check with err and counts calls.
+type scriptedAuth struct {
+	mu    sync.Mutex
+	calls int
+	err   error
+}
+
+func (a *scriptedAuth) CheckPassword(context.Context, string, string) (saslauth.Identity, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.calls++
+	return saslauth.Identity{}, a.err
+}
+
+func (a *scriptedAuth) CheckToken(context.Context, string) (saslauth.Identity, error) {
+	return a.CheckPassword(context.Background(), "", "")
+}
+
+func TestLoginGuardGrowingDelays(t *testing.T) {
+	limits := Limits{FreeFailures: 2, FailureDelay: time.Second, MaxFailureDelay: 4 * time.Second}
+	limits.setDefaults()
+	g := newLoginGuard(&limits)
+	now := time.Unix(1000, 0)
+	g.now = func() time.Time { return now }
+	inner := &scriptedAuth{err: saslauth.ErrInvalidCredentials}
+	auth := guardedAuthenticator{inner: inner, guard: g, observer: nopObserver{}}
+	ctx := context.WithValue(context.Background(), remoteIPKey{}, netip.MustParseAddr("192.0.2.1"))
+
+	try := func() error { _, err := auth.CheckPassword(ctx, "Mallory", "guess"); return err }
+	// Free failures, then the third failure blocks for 1s, the fourth for 2s, ...
+	for i, wantDelay := range []time.Duration{0, 0, time.Second, 2 * time.Second, 4 * time.Second, 4 * time.Second} {
+		if err := try(); !errors.Is(err, saslauth.ErrInvalidCredentials) {
+			t.Fatalf("attempt %d: %v", i, err)
+		}
+		if wantDelay == 0 {
+			continue
+		}
+		// Blocked just before the delay ends, never reaching the authenticator.
+		calls := inner.calls
+		now = now.Add(wantDelay - time.Millisecond)
+		if err := try(); !errors.Is(err, saslauth.ErrTemporary) || !errors.Is(err, errTooManyFailures) {
+			t.Fatalf("attempt %d within the delay: %v", i, err)
+		}
+		if inner.calls != calls {
+			t.Fatal("a blocked attempt reached the authenticator")
+		}
+		now = now.Add(time.Millisecond)
+	}
+
+	// Another user from another address is not affected...
+	other := context.WithValue(context.Background(), remoteIPKey{}, netip.MustParseAddr("198.51.100.1"))
+	inner.err = nil
+	if _, err := auth.CheckPassword(other, "alice", "right"); err != nil {
+		t.Fatalf("unrelated login blocked: %v", err)
+	}
+	// ...but the same username from a fresh address is: per-user counting.
+	inner.err = saslauth.ErrInvalidCredentials
+	if _, err := auth.CheckPassword(other, "mallory", "guess"); !errors.Is(err, saslauth.ErrInvalidCredentials) {
+		t.Fatalf("after the delay: %v", err)
+	}
+	if _, err := auth.CheckPassword(other, "mallory", "guess"); !errors.Is(err, errTooManyFailures) {
+		t.Fatalf("username not blocked from another address: %v", err)
+	}
+}
+
+func TestLoginGuardSuccessForgetsUser(t *testing.T) {
+	limits := Limits{FreeFailures: 1, FailureDelay: time.Hour}
+	limits.setDefaults()
+	g := newLoginGuard(&limits)
+	keys := keysFor(netip.Addr{}, "bob")
+	g.failed(keys)
+	if g.blocked(keys) != 0 {
+		t.Fatal("blocked after a free failure")
+	}
+	g.failed(keys)
+	if g.blocked(keys) == 0 {
+		t.Fatal("not blocked after a failure beyond the free ones")
+	}
+	g.succeeded("BOB")
+	if g.blocked(keys) != 0 {
+		t.Fatal("success did not forget the user's failures")
+	}
+}
