@@ -108,3 +108,16 @@ func isLoopback(host string) bool {
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
 }
+
+// String describes c without its secrets, so a logged Config leaks nothing.
+func (c Config) String() string {
+	return fmt.Sprintf("upstream{domain=%s address=%s tls=%s credentials=%s admin=%s create_accounts=%v secret_key=%s admin_password=%s}",
+		c.Domain, c.Address, c.TLSMode, c.Credentials, c.AdminJID, c.CreateAccounts, redacted(len(c.SecretKey) > 0), redacted(c.AdminPassword != ""))
+}
+
+func redacted(set bool) string {
+	if set {
+		return "[redacted]"
+	}
+	return "[unset]"
+}

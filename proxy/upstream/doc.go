@@ -48,7 +48,8 @@
 // they are the operator's to fix, not the user's.
 //
 // passthrough: the user's own username and typed password go upstream (SCRAM or
-// PLAIN), for upstreams that share the identity provider's directory.
+// PLAIN), for upstreams that share the identity provider's directory. The SCRAM
+// key cache then holds the password in memory (keyed by its hash) until evicted.
 //
 // token: SASL OAUTHBEARER (RFC 7628) with the user's access token and the authzid
 // user@domain, for upstreams that accept the provider's tokens (Prosody 13 with

@@ -1,6 +1,7 @@
 package upstream
 
 import (
+	"errors"
 	"net"
 	"sync/atomic"
 	"syscall"
@@ -41,4 +42,12 @@ func (q *quickAckConn) Read(p []byte) (int, error) {
 		}
 	}
 	return q.Conn.Read(p)
+}
+
+// CloseWrite half-closes the TCP connection, as *net.TCPConn would (plaintext mode).
+func (q *quickAckConn) CloseWrite() error {
+	if cw, ok := q.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.New("upstream: connection cannot half-close")
 }
