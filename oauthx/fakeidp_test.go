@@ -46,7 +46,10 @@ type fakeIdP struct {
 
 const testClientID = "proxy"
 
-func newFakeIdP(t testing.TB) *fakeIdP {
+func newFakeIdP(t testing.TB) *fakeIdP { return newFakeIdPServer(t, httptest.NewServer) }
+
+// newFakeIdPServer starts the fake with httptest.NewServer or NewTLSServer.
+func newFakeIdPServer(t testing.TB, serve func(http.Handler) *httptest.Server) *fakeIdP {
 	t.Helper()
 	f := &fakeIdP{
 		t: t, users: map[string]string{"alice": "alice-pw", "bob": "bob-pw"},
@@ -57,7 +60,7 @@ func newFakeIdP(t testing.TB) *fakeIdP {
 	f.key, f.kid = newRSAKey(t), "k1"
 	mux := http.NewServeMux()
 	mux.HandleFunc("/", f.route)
-	f.srv = httptest.NewServer(mux)
+	f.srv = serve(mux)
 	f.issuer = f.srv.URL + "/realm"
 	t.Cleanup(f.srv.Close)
 	return f

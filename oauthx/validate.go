@@ -13,8 +13,8 @@ const maxTokenLen = 16 << 10
 // is. Results are cached under the token's hash; concurrent validations of
 // the same token share one request to the server.
 func (c *Client) ValidateToken(ctx context.Context, token string) (Identity, error) {
-	if token == "" || len(token) > maxTokenLen {
-		return Identity{}, classed(ErrInvalidToken, "empty or oversized token", nil)
+	if !tokenSyntaxOK(token) {
+		return Identity{}, classed(ErrInvalidToken, "empty, oversized or not a printable ASCII token", nil)
 	}
 	if !c.CanValidate() {
 		return Identity{}, classed(ErrMisconfigured, "no token validation method is available", nil)
@@ -113,4 +113,19 @@ func (c *Client) logValidation(err error) {
 	default:
 		c.log.Info().Err(err).Msg("token rejected")
 	}
+}
+
+// tokenSyntaxOK accepts 1 to maxTokenLen printable ASCII characters without
+// spaces: a superset of RFC 6750's b64token that is still safe to put in an
+// Authorization header or a form.
+func tokenSyntaxOK(token string) bool {
+	if token == "" || len(token) > maxTokenLen {
+		return false
+	}
+	for i := 0; i < len(token); i++ {
+		if token[i] < 0x21 || token[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
