@@ -78,11 +78,11 @@ func (c *Client) verifyJWT(ctx context.Context, ep *endpoints, token string) (*j
 	if out.std.Expiry == nil {
 		return nil, classed(ErrInvalidToken, "JWT has no exp", nil)
 	}
-	exp := jwt.Expected{Issuer: strings.TrimSuffix(ep.issuer, "/"), Time: time.Now()}
-	if strings.HasSuffix(out.std.Issuer, "/") && !strings.HasSuffix(exp.Issuer, "/") {
-		exp.Issuer += "/"
+	// iss is compared here, a trailing slash aside (as for the metadata).
+	if strings.TrimSuffix(out.std.Issuer, "/") != strings.TrimSuffix(ep.issuer, "/") {
+		return nil, classed(ErrInvalidToken, "JWT iss is not the issuer", nil)
 	}
-	if err := out.std.ValidateWithLeeway(exp, jwtLeeway); err != nil {
+	if err := out.std.ValidateWithLeeway(jwt.Expected{Time: time.Now()}, jwtLeeway); err != nil {
 		return nil, classed(ErrInvalidToken, "JWT claims", err)
 	}
 	if c.cfg.Audience != "" && !audienceContains(out.all["aud"], c.cfg.Audience) {
