@@ -18,11 +18,13 @@ import (
 	"golang.org/x/sync/singleflight"
 )
 
+// adminRequestTimeout bounds one admin IQ round trip (a variable for tests).
+var adminRequestTimeout = 5 * time.Second
+
 const (
-	adminRequestTimeout = 5 * time.Second
-	adminKeepalive      = 60 * time.Second
-	backoffMin          = 500 * time.Millisecond
-	backoffMax          = 30 * time.Second
+	adminKeepalive = 60 * time.Second
+	backoffMin     = 500 * time.Millisecond
+	backoffMax     = 30 * time.Second
 )
 
 // adminSession keeps one authenticated, resource-bound stream as the admin JID,

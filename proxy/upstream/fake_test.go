@@ -328,3 +328,62 @@ func TestAdminAnswersServerRequests(t *testing.T) {
 		t.Fatalf("admin stream died: %v", c.err)
 	}
 }
+
+// fakeAdminLogin plays the upstream side of the admin login (PLAIN, restart, bind).
+func fakeAdminLogin(c *fakeConn) {
+	c.header()
+	c.send(fakeHeader + fakeFeatures("PLAIN"))
+	c.until("</auth>")
+	c.send("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>")
+	c.header()
+	c.until("</iq>")
+	c.send(fakeHeader + "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>" +
+		"<iq type='result' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>admin@localhost/r</jid></bind></iq>")
+}
+
+// An admin stream that stops answering fails the request and is dropped, so the
+// next provisioning dials a fresh one.
+func TestAdminRequestTimeoutDropsStream(t *testing.T) {
+	old := adminRequestTimeout
+	adminRequestTimeout = 200 * time.Millisecond
+	defer func() { adminRequestTimeout = old }()
+	addr := fakeServer(t, func(c *fakeConn) {
+		fakeAdminLogin(c)
+		c.until("</iq>") // the execute request, never answered
+		c.hold()
+	})
+	d := fakeDialer(t, addr, CredManaged)
+	defer d.Close()
+	c, err := d.admin.conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = d.setPassword(t.Context(), "bob@localhost", "secret-value")
+	if !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrRejected) {
+		t.Fatalf("err = %v, want ErrUnavailable", err)
+	}
+	if strings.Contains(err.Error(), "secret-value") {
+		t.Fatal("error names the password")
+	}
+	if !c.isDone() {
+		t.Fatal("a stream that does not answer was kept")
+	}
+}
+
+// Cancelling the caller's context ends a login that waits on a silent upstream.
+func TestLoginCancelled(t *testing.T) {
+	heard := make(chan struct{})
+	addr := fakeServer(t, func(c *fakeConn) {
+		c.header()
+		close(heard)
+		c.hold()
+	})
+	d := fakeDialer(t, addr, CredPassthrough)
+	d.cfg.LoginTimeout = time.Hour // only the cancel can end it
+	ctx, cancel := context.WithCancel(t.Context())
+	go func() { <-heard; cancel() }()
+	_, err := d.Login(ctx, Credentials{Username: "bob", Password: "pw"})
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("err = %v, want ErrUnavailable", err)
+	}
+}
