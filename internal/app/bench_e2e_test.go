@@ -1,0 +1,175 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The end-to-end benchmarks compare, in one run, a client going straight to the
+// stock Prosody (Nagle on) with the same client going through the proxy in front of
+// it. Figures and their reading are in docs/benchmarks.md. Nothing here asserts
+// timing; -bench runs them:
+//
+//	go test -run '^$' -bench . -benchtime 3s ./internal/app
+
+// loginCase is one way of logging in.
+type loginCase struct {
+	name string
+	o    loginOpts
+}
+
+func loginCases(b *testing.B) []loginCase {
+	env := benchEnv(b)
+	s := startBenchStack(b, env, benchLimits)
+	p := prosodyStack(b, env)
+	const direct = "benchlogin"
+	prosodyUser(b, env, direct)
+	sc := scramClient(b, direct, benchDirectPassword)
+	alice := env.IdP.Users["alice"]
+	token := benchToken(b, env, "alice")
+	domain := env.Prosody.Domain
+	return []loginCase{
+		{"direct-prosody/starttls-scram", loginOpts{addr: p.starttls, tls: p.tlsConfig(), domain: domain, mech: "SCRAM-SHA-1", user: direct, scram: sc}},
+		{"direct-prosody/direct-tls-scram", loginOpts{addr: p.direct, direct: true, tls: p.tlsConfig(), domain: domain, mech: "SCRAM-SHA-1", user: direct, scram: sc}},
+		{"direct-prosody/starttls-plain", loginOpts{addr: p.starttls, tls: p.tlsConfig(), domain: domain, mech: "PLAIN", user: direct, secret: benchDirectPassword}},
+		{"proxy/starttls-plain", loginOpts{addr: s.starttls, tls: s.tlsConfig(), domain: domain, mech: "PLAIN", user: "alice", secret: alice}},
+		{"proxy/starttls-oauthbearer", loginOpts{addr: s.starttls, tls: s.tlsConfig(), domain: domain, mech: "OAUTHBEARER", user: "alice", secret: token}},
+		{"proxy/direct-tls-oauthbearer", loginOpts{addr: s.direct, direct: true, tls: s.tlsConfig(), domain: domain, mech: "OAUTHBEARER", user: "alice", secret: token}},
+	}
+}
+
+// BenchmarkLogin times full logins (TCP, TLS, SASL, restart, bind) one at a time.
+// Metrics: p50/p90/p99 of the whole login in ms, p50 of each client-side phase, and
+// for the proxy cases the p50 ratio to direct-prosody/starttls-scram of this run.
+// Every TLS handshake is a full one (no client session cache).
+func BenchmarkLogin(b *testing.B) {
+	var baseline time.Duration // p50 of direct-prosody/starttls-scram
+	for _, lc := range loginCases(b) {
+		b.Run(lc.name, func(b *testing.B) {
+			ctx := context.Background()
+			o := lc.o
+			// Warm up: provisioning on the first managed login, token cache, SCRAM key cache.
+			for i := range 3 {
+				o.resource = fmt.Sprintf("warm%d", i)
+				c, _, err := benchLogin(ctx, o)
+				if err != nil {
+					b.Fatalf("%s: %v", lc.name, err)
+				}
+				c.conn.Close()
+			}
+			var total, tlsT, saslT, restartT, bindT durations
+			for i := 0; b.Loop(); i++ {
+				o.resource = "r" + strconv.Itoa(i)
+				c, ph, err := benchLogin(ctx, o)
+				if err != nil {
+					b.Fatalf("%s: %v", lc.name, err)
+				}
+				_ = c.send("</stream:stream>")
+				c.conn.Close()
+				total = append(total, ph.total())
+				tlsT, saslT = append(tlsT, ph.tls), append(saslT, ph.sasl)
+				restartT, bindT = append(restartT, ph.restart), append(bindT, ph.bind)
+			}
+			total.report(b, "", "ms")
+			for _, ph := range []struct {
+				name string
+				d    durations
+			}{{"tls", tlsT}, {"sasl", saslT}, {"restart", restartT}, {"bind", bindT}} {
+				b.ReportMetric(float64(ph.d.percentile(0.5))/1e6, ph.name+"-p50-ms")
+			}
+			p50 := total.percentile(0.5)
+			switch {
+			case lc.name == "direct-prosody/starttls-scram":
+				baseline = p50
+			case strings.HasPrefix(lc.name, "proxy/") && baseline > 0:
+				b.ReportMetric(float64(p50)/float64(baseline), "p50-x-direct")
+			}
+		})
+	}
+}
+
+// BenchmarkMessageLatency times one-way message delivery A -> server -> B between
+// two bound sessions of the same process (one clock), alternating direction so
+// that every receiver's next send carries its ACK. ns/op is the mean one-way time.
+func BenchmarkMessageLatency(b *testing.B) {
+	env := benchEnv(b)
+	ctx := context.Background()
+	p := prosodyStack(b, env)
+	s := startBenchStack(b, env, benchLimits)
+	domain := env.Prosody.Domain
+	var baseline time.Duration
+	for _, side := range []string{"direct-prosody", "proxy"} {
+		b.Run(side, func(b *testing.B) {
+			var a, bb loginOpts
+			if side == "direct-prosody" {
+				prosodyUser(b, env, "benchmsga")
+				prosodyUser(b, env, "benchmsgb")
+				a = loginOpts{addr: p.starttls, tls: p.tlsConfig(), domain: domain, mech: "SCRAM-SHA-1", user: "benchmsga", scram: scramClient(b, "benchmsga", benchDirectPassword)}
+				bb = loginOpts{addr: p.starttls, tls: p.tlsConfig(), domain: domain, mech: "SCRAM-SHA-1", user: "benchmsgb", scram: scramClient(b, "benchmsgb", benchDirectPassword)}
+			} else {
+				a = loginOpts{addr: s.direct, direct: true, tls: s.tlsConfig(), domain: domain, mech: "OAUTHBEARER", user: "alice", secret: benchToken(b, env, "alice")}
+				bb = loginOpts{addr: s.direct, direct: true, tls: s.tlsConfig(), domain: domain, mech: "OAUTHBEARER", user: "bob", secret: benchToken(b, env, "bob")}
+			}
+			a.resource, bb.resource = "lat", "lat"
+			ca, _, err := benchLogin(ctx, a)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer ca.conn.Close()
+			cb, _, err := benchLogin(ctx, bb)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer cb.conn.Close()
+			peers := [2]*benchConn{ca, cb}
+			// Warm up both directions.
+			for i := range 20 {
+				if _, err := oneWay(peers[i%2], peers[1-i%2], -1-i); err != nil {
+					b.Fatal(err)
+				}
+			}
+			var lat durations
+			for i := 0; b.Loop(); i++ {
+				d, err := oneWay(peers[i%2], peers[1-i%2], i)
+				if err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, d)
+			}
+			lat.report(b, "", "us")
+			p50 := lat.percentile(0.5)
+			if side == "direct-prosody" {
+				baseline = p50
+			} else if baseline > 0 {
+				b.ReportMetric(float64(p50)/float64(baseline), "p50-x-direct")
+				b.ReportMetric(float64(p50-baseline)/1e3, "p50-added-us")
+			}
+		})
+	}
+}
+
+// oneWay sends message seq from one session to the other and returns the time
+// until the receiver has parsed it.
+func oneWay(from, to *benchConn, seq int) (time.Duration, error) {
+	body := strconv.Itoa(seq)
+	msg := "<message to='" + to.jid + "' type='chat' id='m" + body + "'><body>" + body + "</body></message>"
+	t0 := time.Now()
+	_ = to.conn.SetReadDeadline(t0.Add(benchIOTimeout))
+	if err := from.send(msg); err != nil {
+		return 0, err
+	}
+	for range 16 { // stray stanzas (none expected) are skipped, a few at most
+		el, err := to.next()
+		if err != nil {
+			return 0, err
+		}
+		if el.XMLName.Local == "message" && strings.Contains(el.Inner, "<body>"+body+"</body>") {
+			return time.Since(t0), nil
+		}
+	}
+	return 0, fmt.Errorf("%w: message %s did not arrive", errBench, body)
+}

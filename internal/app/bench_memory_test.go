@@ -1,0 +1,230 @@
+package app_test
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
+)
+
+// The memory benchmark runs the proxy in a child process (this test binary again,
+// running TestHelperBenchProxyProcess) so that the measured heap holds the proxy
+// and nothing of the clients, which stay in the parent.
+const envBenchProxyConfig = "APP_BENCH_PROXY_CONFIG"
+
+// BenchmarkIdleSessionMemory holds N idle sessions relayed to the real Prosody
+// (Direct TLS, OAUTHBEARER with one token, one resource each, bound) and reports
+// the proxy's heap and stacks in use per session after GC, its RSS growth per
+// session, and Prosody's RSS growth per session for comparison. N is
+// APP_BENCH_SESSIONS (default 1500). Run it with -benchtime 1x.
+func BenchmarkIdleSessionMemory(b *testing.B) {
+	n := 1500
+	if v, err := strconv.Atoi(os.Getenv("APP_BENCH_SESSIONS")); err == nil && v > 0 {
+		n = v
+	}
+	env := benchEnv(b)
+	path := filepath.Join(b.TempDir(), "proxy.yaml")
+	yaml := env.ProxyConfig(listenAny, benchLimits)
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	token := benchToken(b, env, "alice")
+	p := prosodyStack(b, env) // for the TLS config: the proxy reuses Prosody's certificate
+	for i := 0; i < b.N; i++ {
+		child := startBenchChild(b, path)
+		o := loginOpts{addr: child.direct, direct: true, tls: p.tlsConfig(), domain: env.Prosody.Domain, mech: "OAUTHBEARER", user: "alice", secret: token}
+		var held sessions
+		// Warm up pools, caches and the admin session, then measure from there.
+		if err := held.open(o, fmt.Sprintf("w%d-", i), 20); err != nil {
+			b.Fatal(err)
+		}
+		m0, pr0 := child.mem(b), prosodyRSS(env.Prosody.ConfigPath)
+		b.ResetTimer()
+		if err := held.open(o, fmt.Sprintf("s%d-", i), n); err != nil {
+			b.Fatal(err)
+		}
+		b.StopTimer()
+		m1, pr1 := child.mem(b), prosodyRSS(env.Prosody.ConfigPath)
+		per := func(a, b int64) float64 { return float64(b-a) / float64(n) }
+		b.ReportMetric(per(m0.heap+m0.stack, m1.heap+m1.stack), "B/session")
+		b.ReportMetric(per(m0.heap, m1.heap), "heap-B/session")
+		b.ReportMetric(per(m0.stack, m1.stack), "stack-B/session")
+		b.ReportMetric(per(m0.goroutines, m1.goroutines), "goroutines/session")
+		b.ReportMetric(per(m0.rss, m1.rss), "proxy-RSS-B/session")
+		if pr0 > 0 && pr1 > 0 {
+			b.ReportMetric(per(pr0, pr1), "prosody-RSS-B/session")
+		}
+		held.close()
+		child.stop()
+	}
+}
+
+// sessions are idle logged-in connections held open.
+type sessions struct {
+	mu    sync.Mutex
+	conns []*benchConn
+}
+
+// open logs in n sessions, four at a time, with resources prefix0..prefix(n-1).
+func (s *sessions) open(o loginOpts, prefix string, n int) error {
+	var g errgroup.Group
+	g.SetLimit(4)
+	for i := range n {
+		g.Go(func() error {
+			o := o
+			o.resource = prefix + strconv.Itoa(i)
+			c, _, err := benchLogin(context.Background(), o)
+			if err != nil {
+				return fmt.Errorf("session %d: %w", i, err)
+			}
+			s.mu.Lock()
+			s.conns = append(s.conns, c)
+			s.mu.Unlock()
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+func (s *sessions) close() {
+	for _, c := range s.conns {
+		c.conn.Close()
+	}
+}
+
+// benchChild is the proxy running in a child process.
+type benchChild struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	out    *bufio.Reader
+	direct string
+}
+
+// childMem is what the child reports: bytes, and a count of goroutines.
+type childMem struct{ heap, stack, goroutines, rss int64 }
+
+func startBenchChild(b *testing.B, configPath string) *benchChild {
+	b.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperBenchProxyProcess$")
+	cmd.Env = append(os.Environ(), envBenchProxyConfig+"="+configPath)
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	c := &benchChild{cmd: cmd, stdin: stdin, out: bufio.NewReader(stdout)}
+	b.Cleanup(c.stop)
+	for range 100 {
+		line, err := c.out.ReadString('\n')
+		if err != nil {
+			b.Fatalf("helper process: %v", err)
+		}
+		if f := strings.Fields(line); len(f) == 3 && f[0] == "ADDR" {
+			c.direct = f[2]
+			return c
+		}
+	}
+	b.Fatal("helper process printed no address")
+	return nil
+}
+
+func (c *benchChild) mem(b *testing.B) childMem {
+	b.Helper()
+	fmt.Fprintln(c.stdin, "mem")
+	for range 100 {
+		line, err := c.out.ReadString('\n')
+		if err != nil {
+			b.Fatalf("helper process: %v", err)
+		}
+		f := strings.Fields(line)
+		if len(f) != 5 || f[0] != "MEM" {
+			continue
+		}
+		var v [4]int64
+		for i := range v {
+			v[i], _ = strconv.ParseInt(f[i+1], 10, 64)
+		}
+		return childMem{heap: v[0], stack: v[1], goroutines: v[2], rss: v[3]}
+	}
+	b.Fatal("helper process gave no memory figures")
+	return childMem{}
+}
+
+func (c *benchChild) stop() {
+	if c.stdin != nil {
+		c.stdin.Close()
+		c.stdin = nil
+		_ = c.cmd.Wait()
+	}
+}
+
+// TestHelperBenchProxyProcess is the child of BenchmarkIdleSessionMemory; it skips
+// unless started by it. It prints "ADDR starttls direct", then answers each "mem"
+// line on stdin with "MEM heapInuse stackInuse goroutines rss", and stops at EOF.
+func TestHelperBenchProxyProcess(t *testing.T) {
+	path := os.Getenv(envBenchProxyConfig)
+	if path == "" {
+		t.Skip("helper process for BenchmarkIdleSessionMemory")
+	}
+	a := runBenchApp(t, path, zerolog.New(os.Stderr).Level(zerolog.ErrorLevel))
+	addrs := a.Addrs()
+	fmt.Printf("ADDR %s %s\n", addrs[0], addrs[1])
+	in := bufio.NewScanner(os.Stdin)
+	for in.Scan() {
+		if in.Text() != "mem" {
+			continue
+		}
+		var ms runtime.MemStats
+		runtime.GC()
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		fmt.Printf("MEM %d %d %d %d\n", ms.HeapInuse, ms.StackInuse, runtime.NumGoroutine(), selfRSS())
+	}
+}
+
+func selfRSS() int64 { return rssOf("/proc/self/status") }
+
+// prosodyRSS reads Prosody's resident set from its pidfile's process; 0 if unknown.
+func prosodyRSS(configPath string) int64 {
+	pid, err := os.ReadFile(filepath.Join(filepath.Dir(configPath), "prosody.pid"))
+	if err != nil {
+		return 0
+	}
+	return rssOf("/proc/" + strings.TrimSpace(string(pid)) + "/status")
+}
+
+// rssOf parses VmRSS (kB) from a /proc status file; 0 if unreadable.
+func rssOf(path string) int64 {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			f := strings.Fields(v)
+			if len(f) > 0 {
+				kb, _ := strconv.ParseInt(f[0], 10, 64)
+				return kb << 10
+			}
+		}
+	}
+	return 0
+}

@@ -1,0 +1,155 @@
+package app_test
+
+import (
+	"context"
+	"crypto/x509"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"github.com/xdg-go/scram"
+
+	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/app"
+	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/config"
+	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/testenv"
+)
+
+// benchLimits lifts the per-IP connection rate limit: every benchmark client comes
+// from 127.0.0.1.
+const benchLimits = "limits: {connection_rate_per_ip: 100000, connection_burst_per_ip: 100000, max_connections: 100000}\n"
+
+// benchEnv raises the open-file limit before the shared services start (Prosody
+// inherits it: an explicit Setrlimit stops Go from restoring the old soft limit in
+// children) and returns them.
+func benchEnv(b *testing.B) *testenv.Env {
+	b.Helper()
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil && lim.Cur < lim.Max {
+		lim.Cur = lim.Max
+		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+	}
+	return testenv.Require(b)
+}
+
+// startBenchStack is startStack with a quiet logger (warnings only): the debug log
+// of thousands of logins would cost time and memory in the measured process.
+func startBenchStack(b *testing.B, env *testenv.Env, extra string) *stack {
+	b.Helper()
+	path := filepath.Join(b.TempDir(), "proxy.yaml")
+	if err := os.WriteFile(path, []byte(env.ProxyConfig(listenAny, extra)), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	b.Cleanup(func() {
+		if b.Failed() {
+			b.Logf("proxy log:\n%s", logs.String())
+		}
+	})
+	a := runBenchApp(b, path, zerolog.New(logs).Level(zerolog.WarnLevel))
+	addrs := a.Addrs()
+	return &stack{env: env, starttls: addrs[0], direct: addrs[1], metrics: a.MetricsAddr(), logs: logs, roots: benchRoots(b, env)}
+}
+
+// runBenchApp runs the proxy configured by the YAML file at path until tb ends
+// and returns it once it is ready.
+func runBenchApp(tb testing.TB, path string, log zerolog.Logger) *app.App {
+	tb.Helper()
+	cfg, err := config.Load(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	a, err := app.New(cfg, log)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := a.Listen(); err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	tb.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(30 * time.Second):
+			tb.Error("proxy did not stop")
+		}
+	})
+	readyCtx, cancelReady := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancelReady()
+	if err := a.WaitReady(readyCtx); err != nil {
+		tb.Fatalf("proxy not ready: %v", err)
+	}
+	return a
+}
+
+// prosodyStack points the stack helpers straight at Prosody: same certificate,
+// same domain, no proxy.
+func prosodyStack(b *testing.B, env *testenv.Env) *stack {
+	return &stack{env: env, starttls: env.Prosody.C2SAddr, direct: env.Prosody.DirectTLSAddr, roots: benchRoots(b, env)}
+}
+
+func benchRoots(b *testing.B, env *testenv.Env) *x509.CertPool {
+	pem, err := os.ReadFile(env.Prosody.CertFile)
+	if err != nil {
+		b.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(pem)
+	return roots
+}
+
+// Prosody-only accounts for the direct baselines: not IdP users, so the proxy's
+// managed passwords never touch them.
+var benchAccounts struct {
+	sync.Mutex
+	made map[string]bool
+}
+
+const benchDirectPassword = "bench-direct-password"
+
+// prosodyUser registers user straight in Prosody once per process.
+func prosodyUser(b *testing.B, env *testenv.Env, user string) {
+	b.Helper()
+	benchAccounts.Lock()
+	defer benchAccounts.Unlock()
+	if benchAccounts.made[user] {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := env.Prosody.Register(ctx, user, benchDirectPassword); err != nil {
+		b.Fatal(err)
+	}
+	if benchAccounts.made == nil {
+		benchAccounts.made = map[string]bool{}
+	}
+	benchAccounts.made[user] = true
+}
+
+// scramClient makes a SCRAM-SHA-1 client for user that caches its salted password.
+func scramClient(b *testing.B, user, password string) *scram.Client {
+	b.Helper()
+	c, err := scram.SHA1.NewClient(user, password, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return c
+}
+
+// benchToken is an access token of user from the IdP, fetched once per benchmark.
+func benchToken(b *testing.B, env *testenv.Env, user string) string {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tok, err := env.IdP.PasswordToken(ctx, user, env.IdP.Users[user])
+	if err != nil {
+		b.Fatal(err)
+	}
+	return tok
+}
