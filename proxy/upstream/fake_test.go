@@ -294,21 +294,14 @@ func TestPasswordMechanismChoice(t *testing.T) {
 func TestAdminAnswersServerRequests(t *testing.T) {
 	reply := make(chan string, 1)
 	addr := fakeServer(t, func(c *fakeConn) {
-		c.header()
-		c.send(fakeHeader + fakeFeatures("PLAIN"))
-		if p := authPayload(t, c.until("</auth>")); p != "\x00admin\x00x" {
+		auth, bind := fakeAdminLogin(c, "<message from='someone@localhost'><body>ignored</body></message>"+
+			"<iq type='get' id='ping&amp;1' from='localhost'><ping xmlns='urn:xmpp:ping'/></iq>")
+		if p := authPayload(t, auth); p != "\x00admin\x00x" {
 			t.Errorf("admin PLAIN message %q", p)
 		}
-		c.send("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>")
-		c.header()
-		bind := c.until("</iq>")
 		if !strings.Contains(bind, "<resource>xmpp-oauth-proxy-") {
 			t.Errorf("bind request %q", bind)
 		}
-		c.send(fakeHeader + "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>" +
-			"<iq type='result' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>admin@localhost/r</jid></bind></iq>" +
-			"<message from='someone@localhost'><body>ignored</body></message>" +
-			"<iq type='get' id='ping&amp;1' from='localhost'><ping xmlns='urn:xmpp:ping'/></iq>")
 		reply <- c.until("</iq>")
 		c.hold()
 	})
@@ -329,16 +322,18 @@ func TestAdminAnswersServerRequests(t *testing.T) {
 	}
 }
 
-// fakeAdminLogin plays the upstream side of the admin login (PLAIN, restart, bind).
-func fakeAdminLogin(c *fakeConn) {
+// fakeAdminLogin plays the upstream side of the admin login (PLAIN, restart, bind),
+// sends then what follows, and returns the client's <auth/> and bind request.
+func fakeAdminLogin(c *fakeConn, then string) (auth, bind string) {
 	c.header()
 	c.send(fakeHeader + fakeFeatures("PLAIN"))
-	c.until("</auth>")
+	auth = c.until("</auth>")
 	c.send("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>")
 	c.header()
-	c.until("</iq>")
+	bind = c.until("</iq>")
 	c.send(fakeHeader + "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/></stream:features>" +
-		"<iq type='result' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>admin@localhost/r</jid></bind></iq>")
+		"<iq type='result' id='bind'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>admin@localhost/r</jid></bind></iq>" + then)
+	return auth, bind
 }
 
 // An admin stream that stops answering fails the request and is dropped, so the
@@ -348,7 +343,7 @@ func TestAdminRequestTimeoutDropsStream(t *testing.T) {
 	adminRequestTimeout = 200 * time.Millisecond
 	defer func() { adminRequestTimeout = old }()
 	addr := fakeServer(t, func(c *fakeConn) {
-		fakeAdminLogin(c)
+		fakeAdminLogin(c, "")
 		c.until("</iq>") // the execute request, never answered
 		c.hold()
 	})
