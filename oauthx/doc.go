@@ -52,9 +52,13 @@
 //
 // PLAIN costs one password grant. With jwt validation, or auto with a JWT
 // access token carrying the username and warm keys, the returned token is
-// checked locally: one request in all. With userinfo or introspection (or an
-// opaque token) a second request is unavoidable. OAUTHBEARER costs no request
-// once the keys are warm (jwt/auto) or the token is cached; otherwise one.
+// checked locally: one request in all. In auto mode with an opaque access
+// token, an ID token that came with the grant (scope openid) is checked
+// locally instead (signature, iss, exp, aud = client_id) when it names the
+// user: still one request. Otherwise (userinfo or introspection configured, or
+// no usable ID token) a second request is unavoidable. OAUTHBEARER costs no
+// request once the keys are warm (jwt/auto) or the token is cached; otherwise
+// one.
 //
 // # Usernames
 //

@@ -26,22 +26,23 @@ type fakeIdP struct {
 	srv    *httptest.Server
 	issuer string
 
-	mu        sync.Mutex
-	key       *rsa.PrivateKey
-	kid       string
-	users     map[string]string
-	secret    string
-	revoked   map[string]bool
-	hits      map[string]int
-	override  map[string]http.HandlerFunc
-	meta      map[string]any // extra/overriding metadata fields
-	claims    map[string]any // extra claims in issued JWTs and userinfo
-	tokenTTL  time.Duration
-	opaque    bool // issue opaque tokens instead of JWTs
-	postAuth  bool // expect client_secret_post
-	issued    map[string]string
-	typ       string
-	userField string // the claim issued tokens carry the username in
+	mu         sync.Mutex
+	key        *rsa.PrivateKey
+	kid        string
+	users      map[string]string
+	secret     string
+	revoked    map[string]bool
+	hits       map[string]int
+	override   map[string]http.HandlerFunc
+	meta       map[string]any // extra/overriding metadata fields
+	claims     map[string]any // extra claims in issued JWTs and userinfo
+	tokenTTL   time.Duration
+	opaque     bool // issue opaque tokens instead of JWTs
+	postAuth   bool // expect client_secret_post
+	issued     map[string]string
+	typ        string
+	userField  string // the claim issued tokens carry the username in
+	idTokenAud string // when set, the password grant also returns an ID token for it
 }
 
 const testClientID = "proxy"
@@ -168,7 +169,14 @@ func (f *fakeIdP) token(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 400, map[string]string{"error": "invalid_grant", "error_description": "bad user credentials"})
 		return
 	}
-	writeJSON(w, 200, map[string]any{"access_token": f.issue(user), "token_type": "Bearer", "expires_in": 3600})
+	out := map[string]any{"access_token": f.issue(user), "token_type": "Bearer", "expires_in": 3600}
+	f.mu.Lock()
+	if f.idTokenAud != "" {
+		out["id_token"] = signJWT(f.t, f.key, f.kid, "JWT", f.issuer, time.Hour,
+			map[string]any{"sub": "sub-" + user, "aud": f.idTokenAud, f.userField: user})
+	}
+	f.mu.Unlock()
+	writeJSON(w, 200, out)
 }
 
 // issue makes a token for user: a JWT signed with the current key, or opaque.

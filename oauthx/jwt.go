@@ -43,6 +43,22 @@ type jwtClaims struct {
 // audience is configured. Errors wrap ErrInvalidToken, or ErrUnavailable when
 // the keys cannot be fetched.
 func (c *Client) verifyJWT(ctx context.Context, ep *endpoints, token string) (*jwtClaims, error) {
+	return c.verifySigned(ctx, ep, token, typOK, c.cfg.Audience)
+}
+
+// verifyIDToken checks an OpenID Connect ID token (Core 3.1.3.7): signature,
+// iss, exp, and aud naming us. It may come without typ.
+func (c *Client) verifyIDToken(ctx context.Context, ep *endpoints, token string) (*jwtClaims, error) {
+	idTyp := func(h jose.Header) bool {
+		typ, ok := h.ExtraHeaders[jose.HeaderType].(string)
+		return !ok || strings.EqualFold(typ, "JWT")
+	}
+	return c.verifySigned(ctx, ep, token, idTyp, c.cfg.ClientID)
+}
+
+// verifySigned is the JWT check shared by access and ID tokens; they differ in
+// the typ they may carry and the audience they must name ("" for any).
+func (c *Client) verifySigned(ctx context.Context, ep *endpoints, token string, typOK func(jose.Header) bool, audience string) (*jwtClaims, error) {
 	if ep.jwks == "" {
 		return nil, classed(ErrMisconfigured, "jwt validation: no jwks URL", nil)
 	}
@@ -55,7 +71,7 @@ func (c *Client) verifyJWT(ctx context.Context, ep *endpoints, token string) (*j
 	}
 	h := tok.Headers[0]
 	if !typOK(h) {
-		return nil, classed(ErrInvalidToken, "JWT typ is not at+jwt or JWT", nil)
+		return nil, classed(ErrInvalidToken, "JWT typ not accepted here", nil)
 	}
 	keys, err := c.keys.candidates(ctx, ep.jwks, h.KeyID, h.Algorithm)
 	if err != nil {
@@ -85,8 +101,8 @@ func (c *Client) verifyJWT(ctx context.Context, ep *endpoints, token string) (*j
 	if err := out.std.ValidateWithLeeway(jwt.Expected{Time: time.Now()}, jwtLeeway); err != nil {
 		return nil, classed(ErrInvalidToken, "JWT claims", err)
 	}
-	if c.cfg.Audience != "" && !audienceContains(out.all["aud"], c.cfg.Audience) {
-		return nil, classed(ErrInvalidToken, fmt.Sprintf("JWT aud does not contain %q", c.cfg.Audience), nil)
+	if audience != "" && !audienceContains(out.all["aud"], audience) {
+		return nil, classed(ErrInvalidToken, fmt.Sprintf("JWT aud does not contain %q", audience), nil)
 	}
 	return out, nil
 }

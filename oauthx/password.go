@@ -51,6 +51,9 @@ func (c *Client) passwordLogin(ctx context.Context, username, password string) (
 	if !c.CanValidate() {
 		return Identity{Username: username, AccessToken: tok.AccessToken, Expires: tok.Expiry}, nil
 	}
+	if id, ok := c.fromIDToken(ctx, ep, tok); ok {
+		return id, nil
+	}
 	id, err := c.validateCached(ctx, tok.AccessToken)
 	switch {
 	case err == nil:
@@ -67,6 +70,29 @@ func (c *Client) passwordLogin(ctx context.Context, username, password string) (
 		return Identity{}, classed(ErrMisconfigured, "the password grant's own token fails validation", err)
 	}
 	return Identity{}, err
+}
+
+// fromIDToken spares the second request of a PLAIN login in auto mode when the
+// access token is opaque (which would need introspection or userinfo) but the
+// grant also returned an ID token that verifies locally with warm keys and
+// names the user. Any doubt returns false and the access token is validated.
+func (c *Client) fromIDToken(ctx context.Context, ep *endpoints, tok *oauth2.Token) (Identity, bool) {
+	idt, _ := tok.Extra("id_token").(string)
+	if c.cfg.Validation != ValidationAuto || idt == "" || ep.jwks == "" || !c.keys.loaded(ep.jwks) ||
+		looksLikeJWT(tok.AccessToken) || !tokenSyntaxOK(idt) {
+		return Identity{}, false
+	}
+	cl, err := c.verifyIDToken(ctx, ep, idt)
+	if err != nil {
+		c.log.Debug().Err(err).Msg("ID token of the password grant not usable; validating the access token")
+		return Identity{}, false
+	}
+	id, err := c.identityFromJWT(cl, tok.AccessToken)
+	if err != nil {
+		return Identity{}, false
+	}
+	id.Expires = tok.Expiry
+	return id, true
 }
 
 // passwordGrant posts grant_type=password through golang.org/x/oauth2 and

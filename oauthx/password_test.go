@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 )
 
@@ -152,5 +153,28 @@ func TestPasswordGrantDisabled(t *testing.T) {
 	}
 	if _, err := c.PasswordLogin(context.Background(), "alice", "alice-pw"); !errors.Is(err, ErrMisconfigured) || f.hit("/token") != 0 {
 		t.Errorf("PasswordLogin = %v (token requests %d)", err, f.hit("/token"))
+	}
+}
+
+// auto with opaque access tokens: the grant's ID token, checked locally, spares
+// the second request; an ID token for another audience is not trusted.
+func TestPasswordLoginIDToken(t *testing.T) {
+	f := newFakeIdP(t)
+	f.opaque = true
+	f.idTokenAud = testClientID
+	c, _ := start(t, f.config(ValidationAuto))
+	id, err := c.PasswordLogin(context.Background(), "alice", "alice-pw")
+	if err != nil || id.Username != "alice" || id.Subject != "sub-alice" || !strings.HasPrefix(id.AccessToken, "opaque-") {
+		t.Fatalf("PasswordLogin = %+v, %v", id, err)
+	}
+	if n := f.hit("/introspect") + f.hit("/userinfo"); n != 0 {
+		t.Errorf("%d validation requests despite a usable ID token", n)
+	}
+	f.idTokenAud = "another-client"
+	if id, err := c.PasswordLogin(context.Background(), "bob", "bob-pw"); err != nil || id.Username != "bob" {
+		t.Fatalf("PasswordLogin = %+v, %v", id, err)
+	}
+	if f.hit("/introspect") != 1 {
+		t.Errorf("an ID token for another client was trusted (introspections: %d)", f.hit("/introspect"))
 	}
 }
