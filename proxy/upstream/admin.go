@@ -160,6 +160,7 @@ func (d *Dialer) dialAdmin(ctx context.Context) (*adminConn, error) {
 	c := &adminConn{
 		conn:    conn,
 		r:       w.r,
+		server:  d.cfg.Domain,
 		log:     d.log,
 		pending: make(map[string]chan *iqReply),
 		done:    make(chan struct{}),
@@ -224,11 +225,12 @@ func (r *iqReply) condition() string {
 // adminConn is one live admin stream. IQs are matched to replies by id, so
 // concurrent requests share it.
 type adminConn struct {
-	conn net.Conn
-	r    *xmlReader
-	log  zerolog.Logger
-	seq  atomic.Uint64
-	wmu  sync.Mutex
+	conn   net.Conn
+	r      *xmlReader
+	log    zerolog.Logger
+	server string // the domain: the only sender of replies we accept
+	seq    atomic.Uint64
+	wmu    sync.Mutex
 
 	mu      sync.Mutex
 	pending map[string]chan *iqReply
@@ -280,6 +282,11 @@ func (c *adminConn) readLoop() {
 		}
 		switch iq.Type {
 		case "result", "error":
+			// Only the server answers our requests; a reply from anyone else
+			// (who would have to guess our random resource) is dropped.
+			if iq.From != "" && !strings.EqualFold(iq.From, c.server) {
+				continue
+			}
 			c.mu.Lock()
 			ch := c.pending[iq.ID]
 			delete(c.pending, iq.ID)

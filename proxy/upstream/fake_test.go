@@ -296,13 +296,24 @@ func TestAdminAnswersServerRequests(t *testing.T) {
 	addr := fakeServer(t, func(c *fakeConn) {
 		auth, bind := fakeAdminLogin(c, "<message from='someone@localhost'><body>ignored</body></message>"+
 			"<iq type='get' id='ping&amp;1' from='localhost'><ping xmlns='urn:xmpp:ping'/></iq>")
+		// Our ping answer and the first request race; sort them by type.
+		exec, pong := c.until("</iq>"), c.until("</iq>")
+		if strings.Contains(pong, "type='set'") {
+			exec, pong = pong, exec
+		}
+		reply <- pong
+		// A forged reply to the request, then the server's own.
+		if !strings.Contains(exec, "id='xop1'") || !strings.Contains(exec, "action=\"execute\"") {
+			t.Errorf("execute request %q", exec)
+		}
+		c.send("<iq type='result' id='xop1' from='mallory@localhost/x'><command xmlns='http://jabber.org/protocol/commands' node='n' status='completed'/></iq>" +
+			"<iq type='error' id='xop1' from='localhost'><error type='auth'><forbidden xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>")
 		if p := authPayload(t, auth); p != "\x00admin\x00x" {
 			t.Errorf("admin PLAIN message %q", p)
 		}
 		if !strings.Contains(bind, "<resource>xmpp-oauth-proxy-") {
 			t.Errorf("bind request %q", bind)
 		}
-		reply <- c.until("</iq>")
 		c.hold()
 	})
 	d := fakeDialer(t, addr, CredManaged)
@@ -310,6 +321,11 @@ func TestAdminAnswersServerRequests(t *testing.T) {
 	c, err := d.admin.conn(t.Context())
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The forged "completed" reply is ignored; the server's forbidden counts.
+	err = d.admin.command(t.Context(), nodeChangePassword, [][2]string{{"accountjid", "bob@localhost"}})
+	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "forbidden") {
+		t.Fatalf("err = %v, want forbidden", err)
 	}
 	got := <-reply
 	for _, want := range []string{"type='error'", "id='ping&amp;1'", "to='localhost'", "<service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/>"} {
