@@ -111,7 +111,10 @@ func (d *Dialer) Login(ctx context.Context, c Credentials) (*Session, error) {
 		s, err = d.loginToken(ctx, c.Username, c.Token)
 	}
 	ev := d.log.Debug()
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrUnavailable):
+		ev = d.log.Warn().Err(err) // the operator's to look at
+	case err != nil:
 		ev = d.log.Info().Err(err)
 	}
 	ev.Str("user", c.Username).Dur("took", time.Since(start)).Msg("upstream login")
