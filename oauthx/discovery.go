@@ -88,24 +88,14 @@ func (c *Client) fetchMetadata(ctx context.Context, u string) (md *metadata, err
 			c.obs.Request("discovery", outcome(err), time.Since(start))
 		}
 	}()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return nil, classed(ErrMisconfigured, "discovery URL", err)
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, transportError("discovery", err)
-	}
-	defer resp.Body.Close()
-	body, err := readBody(resp.Body)
+	status, body, err := c.getJSON(ctx, "discovery", u)
 	switch {
-	case resp.StatusCode == http.StatusNotFound:
-		return nil, fmt.Errorf("%s: %w", u, errNotFound)
-	case resp.StatusCode != http.StatusOK:
-		return nil, statusError("discovery", resp.StatusCode)
 	case err != nil:
-		return nil, classed(ErrUnavailable, "discovery: reading answer", err)
+		return nil, err
+	case status == http.StatusNotFound:
+		return nil, fmt.Errorf("%s: %w", u, errNotFound)
+	case status != http.StatusOK:
+		return nil, statusError("discovery", status)
 	}
 	md = new(metadata)
 	if err := json.Unmarshal(body, md); err != nil {

@@ -85,7 +85,10 @@ func TestDiscoveryIssuerMismatch(t *testing.T) {
 	}
 	defer c.Close()
 	c.Start(context.Background())
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	for c.lastErr.Load() == nil { // the first attempt has failed
+		time.Sleep(10 * time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	if err := c.WaitReady(ctx); !errors.Is(err, ErrMisconfigured) {
 		t.Fatalf("WaitReady = %v, want ErrMisconfigured", err)
@@ -168,5 +171,43 @@ func TestReadyWithoutDiscovery(t *testing.T) {
 	defer c.Close()
 	if !c.Ready() || !c.CanPassword() || !c.CanValidate() || c.DiscoveryURL() != "" {
 		t.Errorf("Ready %v CanPassword %v CanValidate %v DiscoveryURL %q", c.Ready(), c.CanPassword(), c.CanValidate(), c.DiscoveryURL())
+	}
+}
+
+// Broken metadata or keys keep the client not ready, with the right class.
+func TestDiscoveryFaults(t *testing.T) {
+	body := func(status int, s string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(status); _, _ = w.Write([]byte(s)) }
+	}
+	for name, tc := range map[string]struct {
+		path string
+		h    http.HandlerFunc
+		want error
+	}{
+		"metadata 500":      {"/.well-known/openid-configuration", body(500, ""), ErrUnavailable},
+		"metadata not JSON": {"/.well-known/openid-configuration", body(200, "<html>"), ErrUnavailable},
+		"metadata 403":      {"/.well-known/openid-configuration", body(403, ""), ErrMisconfigured},
+		"jwks 500":          {"/jwks", body(500, ""), ErrUnavailable},
+		"jwks not JSON":     {"/jwks", body(200, "keys"), ErrUnavailable},
+		"jwks no keys":      {"/jwks", body(200, `{"keys":[{"kty":"oct","k":"c2VjcmV0"}]}`), ErrUnavailable},
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := newFakeIdP(t)
+			f.set(tc.path, tc.h)
+			c, err := New(f.config(ValidationJWT))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.Start(context.Background())
+			for c.lastErr.Load() == nil { // the first attempt has failed
+				time.Sleep(10 * time.Millisecond)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			defer cancel()
+			if err := c.WaitReady(ctx); !errors.Is(err, tc.want) {
+				t.Errorf("WaitReady = %v, want %v", err, tc.want)
+			}
+		})
 	}
 }

@@ -1,6 +1,7 @@
 package oauthx
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -55,6 +56,27 @@ func newHTTPClient(cfg Config) (*http.Client, error) {
 		// form (and secrets) somewhere else: follow none.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}, nil
+}
+
+// getJSON GETs u asking for JSON and returns the status and the (bounded) body.
+// Transport failures are ErrUnavailable; a body that cannot be read is one
+// only when the status is 200 (other statuses are judged by the caller).
+func (c *Client) getJSON(ctx context.Context, what, u string) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return 0, nil, classed(ErrMisconfigured, what+" URL", err)
+	}
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return 0, nil, transportError(what, err)
+	}
+	defer resp.Body.Close()
+	body, err := readBody(resp.Body)
+	if err != nil && resp.StatusCode == http.StatusOK {
+		return 0, nil, classed(ErrUnavailable, what+": reading answer", err)
+	}
+	return resp.StatusCode, body, nil
 }
 
 // readBody reads at most maxBody bytes; a longer answer is garbage.

@@ -106,22 +106,12 @@ func (k *keySet) match(url, kid, alg string) []jose.JSONWebKey {
 func (c *Client) fetchJWKS(ctx context.Context, url string) (set *jose.JSONWebKeySet, err error) {
 	start := time.Now()
 	defer func() { c.obs.Request("jwks", outcome(err), time.Since(start)) }()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, classed(ErrMisconfigured, "jwks URL", err)
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return nil, transportError("jwks", err)
-	}
-	defer resp.Body.Close()
-	body, err := readBody(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return nil, statusError("jwks", resp.StatusCode)
-	}
-	if err != nil {
-		return nil, classed(ErrUnavailable, "jwks: reading answer", err)
+	status, body, err := c.getJSON(ctx, "jwks", url)
+	switch {
+	case err != nil:
+		return nil, err
+	case status != http.StatusOK:
+		return nil, statusError("jwks", status)
 	}
 	// Keys are parsed one by one so that one of an unknown type (or a private
 	// key published by mistake) does not take the whole set down.
