@@ -101,17 +101,22 @@ type loginOpts struct {
 	secret   string        // password or access token
 	scram    *scram.Client // SCRAM-SHA-1: shared, so the salted password is cached like a real client's
 	resource string
+	quickAck bool // set TCP_QUICKACK before every read (Linux)
 }
 
 // loginPhases are the client-side durations of one login.
 type loginPhases struct {
-	tls     time.Duration // TCP connect, (STARTTLS,) TLS handshake, features with mechanisms
-	sasl    time.Duration // <auth/> to <success/>: through the proxy this holds the upstream login
-	restart time.Duration // restarted stream header to its features
-	bind    time.Duration // bind request to result
+	handshake time.Duration // TCP connect, (pre-TLS stream and STARTTLS,) TLS handshake
+	features  time.Duration // post-TLS stream header to the features with mechanisms
+	sasl      time.Duration // <auth/> to <success/>: through the proxy this holds the upstream login
+	restart   time.Duration // restarted stream header to its features
+	bind      time.Duration // bind request to result
+	resumed   bool          // the TLS handshake resumed a session
 }
 
-func (p loginPhases) total() time.Duration { return p.tls + p.sasl + p.restart + p.bind }
+func (p loginPhases) total() time.Duration {
+	return p.handshake + p.features + p.sasl + p.restart + p.bind
+}
 
 // benchLogin logs in up to a bound resource and returns the open session.
 func benchLogin(ctx context.Context, o loginOpts) (*benchConn, loginPhases, error) {
@@ -119,7 +124,7 @@ func benchLogin(ctx context.Context, o loginOpts) (*benchConn, loginPhases, erro
 	ctx, cancel := context.WithTimeout(ctx, benchIOTimeout)
 	defer cancel()
 	t0 := time.Now()
-	c, err := benchTLS(ctx, o)
+	c, handshake, resumed, err := benchTLS(ctx, o)
 	if err != nil {
 		return nil, ph, err
 	}
@@ -162,23 +167,32 @@ func benchLogin(ctx context.Context, o loginOpts) (*benchConn, loginPhases, erro
 	c.jid = bound.JID
 	_ = c.conn.SetDeadline(time.Time{})
 	ok = true
-	return c, loginPhases{tls: t1.Sub(t0), sasl: t2.Sub(t1), restart: t3.Sub(t2), bind: t4.Sub(t3)}, nil
+	return c, loginPhases{handshake: handshake, features: t1.Sub(t0) - handshake, sasl: t2.Sub(t1), restart: t3.Sub(t2), bind: t4.Sub(t3), resumed: resumed}, nil
 }
 
-// benchTLS connects and negotiates TLS, up to the post-TLS features.
-func benchTLS(ctx context.Context, o loginOpts) (*benchConn, error) {
+// benchTLS connects and negotiates TLS, up to the post-TLS features; it returns
+// how long it took until the handshake was done and whether it resumed a session.
+func benchTLS(ctx context.Context, o loginOpts) (_ *benchConn, handshake time.Duration, resumed bool, err error) {
+	t0 := time.Now()
 	deadline, _ := ctx.Deadline()
 	d := &net.Dialer{Deadline: deadline}
 	raw, err := d.DialContext(ctx, "tcp", o.addr)
 	if err != nil {
-		return nil, err
+		return nil, 0, false, err
 	}
 	_ = raw.SetDeadline(deadline)
+	conn := raw
+	if o.quickAck {
+		if conn, _ = withQuickAck(raw); conn == raw {
+			raw.Close()
+			return nil, 0, false, fmt.Errorf("%w: no TCP_QUICKACK here", errBench)
+		}
+	}
 	cfg := o.tls.Clone()
 	if o.direct {
 		cfg.NextProtos = []string{"xmpp-client"}
 	} else {
-		c := newBenchConn(raw)
+		c := newBenchConn(conn)
 		f, err := c.open(o.domain)
 		if err == nil && !strings.Contains(f.Inner, "starttls") {
 			err = fmt.Errorf("%w: no starttls: %s", errBench, f.Inner)
@@ -191,20 +205,21 @@ func benchTLS(ctx context.Context, o loginOpts) (*benchConn, error) {
 		}
 		if err != nil {
 			raw.Close()
-			return nil, err
+			return nil, 0, false, err
 		}
 	}
-	tc := tls.Client(raw, cfg)
+	tc := tls.Client(conn, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
 		raw.Close()
-		return nil, err
+		return nil, 0, false, err
 	}
+	handshake = time.Since(t0)
 	c := newBenchConn(tc)
 	if _, err := c.open(o.domain); err != nil {
 		raw.Close()
-		return nil, err
+		return nil, 0, false, err
 	}
-	return c, nil
+	return c, handshake, tc.ConnectionState().DidResume, nil
 }
 
 // sasl runs one SASL exchange up to <success/>.

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,7 +28,8 @@ const envBenchProxyConfig = "APP_BENCH_PROXY_CONFIG"
 // (Direct TLS, OAUTHBEARER with one token, one resource each, bound) and reports
 // the proxy's heap and stacks in use per session after GC, its RSS growth per
 // session, and Prosody's RSS growth per session for comparison. N is
-// APP_BENCH_SESSIONS (default 1500). Run it with -benchtime 1x.
+// APP_BENCH_SESSIONS (default 1500); APP_BENCH_HEAPPROFILE names a file for the
+// proxy's heap profile with the sessions held. Run it with -benchtime 1x.
 func BenchmarkIdleSessionMemory(b *testing.B) {
 	n := 1500
 	if v, err := strconv.Atoi(os.Getenv("APP_BENCH_SESSIONS")); err == nil && v > 0 {
@@ -56,6 +58,9 @@ func BenchmarkIdleSessionMemory(b *testing.B) {
 		}
 		b.StopTimer()
 		m1, pr1 := child.mem(b), prosodyRSS(env.Prosody.ConfigPath)
+		if path := os.Getenv("APP_BENCH_HEAPPROFILE"); path != "" {
+			child.heapProfile(b, path)
+		}
 		per := func(a, b int64) float64 { return float64(b-a) / float64(n) }
 		b.ReportMetric(per(m0.heap+m0.stack, m1.heap+m1.stack), "B/session")
 		b.ReportMetric(per(m0.heap, m1.heap), "heap-B/session")
@@ -168,6 +173,13 @@ func (c *benchChild) mem(b *testing.B) childMem {
 	return childMem{}
 }
 
+// heapProfile has the child write its heap profile (after GC) to path.
+func (c *benchChild) heapProfile(b *testing.B, path string) {
+	b.Helper()
+	fmt.Fprintln(c.stdin, "prof "+path)
+	c.mem(b) // answered after the profile is written
+}
+
 func (c *benchChild) stop() {
 	if c.stdin != nil {
 		c.stdin.Close()
@@ -178,18 +190,28 @@ func (c *benchChild) stop() {
 
 // TestHelperBenchProxyProcess is the child of BenchmarkIdleSessionMemory; it skips
 // unless started by it. It prints "ADDR starttls direct", then answers each "mem"
-// line on stdin with "MEM heapInuse stackInuse goroutines rss", and stops at EOF.
+// line on stdin with "MEM heapInuse stackInuse goroutines rss" ("prof path" writes a
+// heap profile first), and stops at EOF.
 func TestHelperBenchProxyProcess(t *testing.T) {
 	path := os.Getenv(envBenchProxyConfig)
 	if path == "" {
 		t.Skip("helper process for BenchmarkIdleSessionMemory")
+	}
+	if os.Getenv("APP_BENCH_HEAPPROFILE") != "" {
+		runtime.MemProfileRate = 1 // every allocation, for an exact split; profiling buckets live off the heap
 	}
 	a := runBenchApp(t, path, zerolog.New(os.Stderr).Level(zerolog.ErrorLevel))
 	addrs := a.Addrs()
 	fmt.Printf("ADDR %s %s\n", addrs[0], addrs[1])
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
-		if in.Text() != "mem" {
+		if path, ok := strings.CutPrefix(in.Text(), "prof "); ok {
+			runtime.GC()
+			if f, err := os.Create(path); err == nil {
+				_ = pprof.Lookup("heap").WriteTo(f, 0)
+				f.Close()
+			}
+		} else if in.Text() != "mem" {
 			continue
 		}
 		var ms runtime.MemStats
