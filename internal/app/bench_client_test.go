@@ -295,6 +295,22 @@ func (d durations) percentile(q float64) time.Duration {
 	return s[i]
 }
 
+// stalled is the share (%) of samples at least 30 ms above the median: the mark of
+// a Nagle / delayed-ACK stall (40 ms on Linux) rather than of slow CPU.
+func (d durations) stalled() float64 {
+	if len(d) == 0 {
+		return 0
+	}
+	limit := d.percentile(0.5) + 30*time.Millisecond
+	n := 0
+	for _, v := range d {
+		if v >= limit {
+			n++
+		}
+	}
+	return 100 * float64(n) / float64(len(d))
+}
+
 // report sets p50/p90/p99 metrics in the given unit ("ms" or "us").
 func (d durations) report(b *testing.B, prefix, unit string) {
 	div := map[string]float64{"ms": 1e6, "us": 1e3}[unit]

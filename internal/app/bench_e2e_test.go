@@ -96,11 +96,13 @@ func BenchmarkLogin(b *testing.B) {
 			}
 			total.report(b, "", "ms")
 			b.ReportMetric(100*float64(resumed)/float64(max(len(total), 1)), "resumed-%")
+			b.ReportMetric(total.stalled(), "stalled-%")
 			for _, ph := range []struct {
 				name string
 				d    durations
 			}{{"handshake", handshakeT}, {"features", featuresT}, {"sasl", saslT}, {"restart", restartT}, {"bind", bindT}} {
 				b.ReportMetric(float64(ph.d.percentile(0.5))/1e6, ph.name+"-p50-ms")
+				b.ReportMetric(float64(ph.d.percentile(0.9))/1e6, ph.name+"-p90-ms")
 			}
 			p50 := total.percentile(0.5)
 			switch {
@@ -145,6 +147,7 @@ func BenchmarkUpstreamPart(b *testing.B) {
 		sess.Conn.Close()
 	}
 	lat.report(b, "", "ms")
+	b.ReportMetric(lat.stalled(), "stalled-%")
 }
 
 // BenchmarkMessageLatency times one-way message delivery A -> server -> B between
@@ -196,6 +199,7 @@ func BenchmarkMessageLatency(b *testing.B) {
 				lat = append(lat, d)
 			}
 			lat.report(b, "", "us")
+			b.ReportMetric(lat.stalled(), "stalled-%")
 			p50 := lat.percentile(0.5)
 			if side == "direct-prosody" {
 				baseline = p50
