@@ -1,8 +1,11 @@
 package proxy
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"io"
+	"net"
 	"net/netip"
 	"strings"
 	"sync"
@@ -57,10 +60,24 @@ func TestMaxConnectionsGetsResourceConstraint(t *testing.T) {
 	// Room again once one closes.
 	first.conn.Close()
 	waitFor(t, "a free slot", func() bool {
-		c := e.dial(e.addr)
-		defer c.conn.Close()
-		c.send(clientHeader)
-		got := c.expect("</stream:features>")
+		conn, err := net.Dial("tcp", e.addr)
+		if err != nil {
+			return false
+		}
+		defer conn.Close()
+		_ = conn.SetDeadline(time.Now().Add(ioTimeout))
+		if _, err := io.WriteString(conn, clientHeader); err != nil {
+			return false
+		}
+		br := bufio.NewReader(conn)
+		got := ""
+		for !strings.Contains(got, "</stream:features>") && !strings.Contains(got, "</stream:stream>") {
+			more, err := br.ReadString('>')
+			if err != nil {
+				return false
+			}
+			got += more
+		}
 		return strings.Contains(got, "<starttls")
 	})
 }
