@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/time/rate"
 
 	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/saslauth"
@@ -55,7 +55,9 @@ func (l *Limits) setDefaults() {
 	}
 }
 
-// trackedKeys bounds the per-IP and per-user state; entries expire after idleTTL.
+// trackedKeys bounds the per-IP and per-user state (least recently used go first);
+// entries idle for idleTTL count as fresh. Plain LRUs: expirable ones run a
+// goroutine each that never stops.
 const (
 	trackedKeys = 100_000
 	idleTTL     = 15 * time.Minute
@@ -65,11 +67,12 @@ const (
 type connRates struct {
 	limits  *Limits
 	mu      sync.Mutex
-	buckets *expirable.LRU[netip.Addr, *rate.Limiter]
+	buckets *lru.Cache[netip.Addr, *rate.Limiter]
 }
 
 func newConnRates(l *Limits) *connRates {
-	return &connRates{limits: l, buckets: expirable.NewLRU[netip.Addr, *rate.Limiter](trackedKeys, nil, idleTTL)}
+	buckets, _ := lru.New[netip.Addr, *rate.Limiter](trackedKeys) // size > 0: no error
+	return &connRates{limits: l, buckets: buckets}
 }
 
 func (r *connRates) allow(ip netip.Addr) bool {
@@ -90,6 +93,7 @@ func (r *connRates) allow(ip netip.Addr) bool {
 type failureRecord struct {
 	failures     int
 	blockedUntil time.Time
+	lastFailure  time.Time
 }
 
 // loginGuard counts failed logins per IP and per username and blocks, with a
@@ -98,11 +102,12 @@ type loginGuard struct {
 	limits *Limits
 	now    func() time.Time
 	mu     sync.Mutex
-	byKey  *expirable.LRU[string, *failureRecord]
+	byKey  *lru.Cache[string, *failureRecord]
 }
 
 func newLoginGuard(l *Limits) *loginGuard {
-	return &loginGuard{limits: l, now: time.Now, byKey: expirable.NewLRU[string, *failureRecord](trackedKeys, nil, idleTTL)}
+	byKey, _ := lru.New[string, *failureRecord](trackedKeys) // size > 0: no error
+	return &loginGuard{limits: l, now: time.Now, byKey: byKey}
 }
 
 // errTooManyFailures is the cause of a blocked attempt; it names no key.
@@ -145,10 +150,11 @@ func (g *loginGuard) failed(keys []string) {
 	now := g.now()
 	for _, k := range keys {
 		r, ok := g.byKey.Get(k)
-		if !ok {
-			r = &failureRecord{}
+		if !ok || now.Sub(r.lastFailure) > idleTTL && now.After(r.blockedUntil) {
+			r = &failureRecord{} // quiet long enough: a fresh start
 		}
 		r.failures++
+		r.lastFailure = now
 		if over := r.failures - g.limits.FreeFailures - 1; over >= 0 {
 			delay := g.limits.FailureDelay << min(over, 30)
 			if delay <= 0 || delay > g.limits.MaxFailureDelay {
@@ -156,7 +162,7 @@ func (g *loginGuard) failed(keys []string) {
 			}
 			r.blockedUntil = now.Add(delay)
 		}
-		g.byKey.Add(k, r) // refreshes the idle expiry
+		g.byKey.Add(k, r)
 	}
 }
 

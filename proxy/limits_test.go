@@ -188,3 +188,22 @@ func TestLoginGuardSuccessForgetsUser(t *testing.T) {
 		t.Fatal("success did not forget the user's failures")
 	}
 }
+
+func TestLoginGuardForgetsAfterQuietPeriod(t *testing.T) {
+	limits := Limits{FreeFailures: 1, FailureDelay: time.Second}
+	limits.setDefaults()
+	g := newLoginGuard(&limits)
+	now := time.Unix(1000, 0)
+	g.now = func() time.Time { return now }
+	keys := keysFor(netip.MustParseAddr("192.0.2.1"), "")
+	g.failed(keys)
+	g.failed(keys)
+	if g.blocked(keys) == 0 {
+		t.Fatal("not blocked")
+	}
+	now = now.Add(idleTTL + time.Minute)
+	g.failed(keys) // counted from scratch: a free failure again
+	if g.blocked(keys) != 0 {
+		t.Fatal("old failures still counted after a quiet period")
+	}
+}
