@@ -1,0 +1,4 @@
+// Package archtest holds one test: the rule that imports point one way
+// (cmd -> internal/app -> proxy -> saslauth, proxy/upstream; oauthx knows no
+// XMPP; saslauth knows no HTTP). It has no code of its own.
+package archtest

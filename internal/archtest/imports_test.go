@@ -1,0 +1,58 @@
+package archtest
+
+import (
+	"encoding/json"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/xmpp-oauth-proxy/xmpp-oauth-proxy"
+
+// forbidden maps a package to what it must never depend on, directly or not.
+// A prefix ending in "/" bans a tree; a bare path bans that package only.
+var forbidden = map[string][]string{
+	"saslauth":        {"net/http", module + "/oauthx", module + "/proxy", module + "/internal/"},
+	"oauthx":          {module + "/saslauth", module + "/proxy", module + "/internal/", "mellium.im/", "gosrc.io/", "github.com/xdg-go/scram"},
+	"proxy":           {module + "/oauthx", module + "/internal/", module + "/cmd/"},
+	"proxy/upstream":  {module + "/oauthx", module + "/saslauth", module + "/internal/", "net/http"},
+	"internal/config": {module + "/proxy", module + "/saslauth", module + "/oauthx", module + "/internal/app"},
+	"internal/app":    {module + "/cmd/"},
+}
+
+type pkg struct {
+	ImportPath string
+	Deps       []string
+}
+
+func TestImportsPointOneWay(t *testing.T) {
+	out, err := exec.Command("go", "list", "-json=ImportPath,Deps", module+"/...").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	seen := map[string]bool{}
+	for {
+		var p pkg
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		rel := strings.TrimPrefix(strings.TrimPrefix(p.ImportPath, module), "/")
+		seen[rel] = true
+		for _, dep := range p.Deps {
+			for _, ban := range forbidden[rel] {
+				if dep == strings.TrimSuffix(ban, "/") || strings.HasSuffix(ban, "/") && strings.HasPrefix(dep, ban) {
+					t.Errorf("%s depends on %s", rel, dep)
+				}
+			}
+		}
+	}
+	for rel := range forbidden {
+		if !seen[rel] {
+			t.Errorf("rule for %s, which go list no longer shows", rel)
+		}
+	}
+}
