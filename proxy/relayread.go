@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"crypto/tls"
+	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/tlsrecord"
 	"net"
 	"sync"
 	"syscall"
@@ -19,7 +20,7 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, bigReadSize); return
 
 // reader reads one relay direction and keeps as little memory parked as it can
 // while the peer is idle. When the source holds no bytes in user space (a
-// *net.TCPConn always; the client's *tls.Conn over a recordConn after a read that did
+// socket always; a *tls.Conn over a tlsrecord.Conn after a read that did
 // not fill its buffer) it first waits for the socket to become readable and only then
 // takes a pooled buffer. Otherwise (a *tls.Conn from elsewhere, which may hold
 // records it read ahead) it reads into a small buffer, and after a read that filled
@@ -39,11 +40,13 @@ func (rd *reader) init(src net.Conn) {
 		return
 	}
 	switch s := src.(type) {
-	case *net.TCPConn:
+	case syscall.Conn:
+		// A socket, or one of our thin wrappers of one (PROXY protocol, TCP_QUICKACK),
+		// none of which holds bytes in user space.
 		rd.raw, _ = s.SyscallConn()
 		rd.plain, rd.drained = rd.raw != nil, rd.raw != nil
 	case *tls.Conn:
-		if rc, ok := s.NetConn().(*recordConn); ok {
+		if rc, ok := s.NetConn().(*tlsrecord.Conn); ok {
 			if tc, ok := rc.Conn.(syscall.Conn); ok { // *net.TCPConn, or a PROXY-protocol conn over one
 				// Not drained yet: the pre-auth reader may have left decrypted bytes.
 				rd.raw, _ = tc.SyscallConn()

@@ -87,7 +87,7 @@ type Server struct {
 
 	directTLS, starttlsTLS *tls.Config
 	rates                  *connRates
-	sniHint                sync.Map // *recordConn -> stream domain, during STARTTLS handshakes
+	sniHint                sync.Map // *tlsrecord.Conn -> stream domain, during STARTTLS handshakes
 
 	// base is the parent of every connection's context; cancelled once all is over.
 	base       context.Context

@@ -1,6 +1,10 @@
 package proxy
 
-import "crypto/tls"
+import (
+	"crypto/tls"
+
+	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/tlsrecord"
+)
 
 // alpnXMPPClient is the XEP-0368 protocol name for Direct TLS.
 const alpnXMPPClient = "xmpp-client"
@@ -36,7 +40,7 @@ func (s *Server) getCertificate(h *tls.ClientHelloInfo) (*tls.Certificate, error
 // handshake runs the server side of TLS on c.raw under the pre-auth deadline.
 // domain is the stream's domain for STARTTLS, "" for Direct TLS.
 func (c *conn) handshake(domain string) error {
-	rc := &recordConn{Conn: c.raw}
+	rc := &tlsrecord.Conn{Conn: c.raw}
 	cfg := c.s.directTLS
 	if domain != "" {
 		cfg = c.s.starttlsTLS

@@ -13,12 +13,13 @@ const module = "github.com/xmpp-oauth-proxy/xmpp-oauth-proxy"
 // forbidden maps a package to what it must never depend on, directly or not.
 // A prefix ending in "/" bans a tree; a bare path bans that package only.
 var forbidden = map[string][]string{
-	"saslauth":        {"net/http", module + "/oauthx", module + "/proxy", module + "/internal/"},
-	"oauthx":          {module + "/saslauth", module + "/proxy", module + "/internal/", "mellium.im/", "gosrc.io/", "github.com/xdg-go/scram"},
-	"proxy":           {module + "/oauthx", module + "/internal/", module + "/cmd/"},
-	"proxy/upstream":  {module + "/oauthx", module + "/saslauth", module + "/internal/", "net/http"},
-	"internal/config": {module + "/proxy", module + "/saslauth", module + "/oauthx", module + "/internal/app"},
-	"internal/app":    {module + "/cmd/"},
+	"saslauth":           {"net/http", module + "/oauthx", module + "/proxy", module + "/internal/"},
+	"oauthx":             {module + "/saslauth", module + "/proxy", module + "/internal/", "mellium.im/", "gosrc.io/", "github.com/xdg-go/scram"},
+	"proxy":              {module + "/oauthx", module + "/internal/app", module + "/internal/config", module + "/cmd/"},
+	"proxy/upstream":     {module + "/oauthx", module + "/saslauth", module + "/internal/app", module + "/internal/config", "net/http"},
+	"internal/tlsrecord": {module + "/"},
+	"internal/config":    {module + "/proxy", module + "/saslauth", module + "/oauthx", module + "/internal/app"},
+	"internal/app":       {module + "/cmd/"},
 }
 
 type pkg struct {

@@ -18,7 +18,9 @@ import (
 type Dialer struct {
 	cfg         Config
 	log         zerolog.Logger
-	tlsSessions tls.ClientSessionCache // resumption spares the upstream a full handshake per login
+	tlsSessions tls.ClientSessionCache // resumption, where the upstream offers it (stock Prosody does not)
+	tlsDirect   *tls.Config
+	tlsStartTLS *tls.Config
 	scram       *scramClients
 	admin       *adminSession // managed credentials only
 	startOnce   sync.Once
@@ -44,6 +46,7 @@ func New(cfg Config) (*Dialer, error) {
 		tlsSessions: tls.NewLRUClientSessionCache(256),
 		scram:       newScramClients(scramCacheSize),
 	}
+	d.tlsDirect, d.tlsStartTLS = d.newTLSConfig(true), d.newTLSConfig(false)
 	if cfg.Credentials == CredManaged {
 		d.admin = newAdminSession(d)
 	}

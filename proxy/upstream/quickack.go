@@ -20,6 +20,9 @@ type quickAckConn struct {
 	on  atomic.Bool
 }
 
+// SyscallConn lets the relay wait for readability on the socket underneath.
+func (q *quickAckConn) SyscallConn() (syscall.RawConn, error) { return q.raw, nil }
+
 // withQuickAck wraps c if it is a TCP connection and enable is true.
 func withQuickAck(c net.Conn, enable bool) net.Conn {
 	tc, ok := c.(*net.TCPConn)

@@ -6,6 +6,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
+	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/tlsrecord"
 	"net"
 	"strings"
 	"time"
@@ -71,7 +72,7 @@ func (d *Dialer) negotiate(w *wire) (*features, error) {
 	header := streamHeader(cfg.Domain)
 	switch cfg.TLSMode {
 	case TLSDirect:
-		tc := tls.Client(w.conn, d.tlsConfig([]string{"xmpp-client"}))
+		tc := tls.Client(&tlsrecord.Conn{Conn: w.conn}, d.tlsConfig(true))
 		if err := tc.Handshake(); err != nil {
 			return nil, fmt.Errorf("tls handshake: %w", err)
 		}
@@ -113,7 +114,7 @@ func (d *Dialer) negotiate(w *wire) (*features, error) {
 		if r.br.Buffered() != 0 { // bytes injected before TLS must not count as inside it
 			return nil, errors.New("data after <proceed/>")
 		}
-		tc := tls.Client(w.conn, d.tlsConfig(nil))
+		tc := tls.Client(&tlsrecord.Conn{Conn: w.conn}, d.tlsConfig(false))
 		if err := tc.Handshake(); err != nil {
 			return nil, fmt.Errorf("tls handshake: %w", err)
 		}
@@ -150,18 +151,29 @@ func readFeatures(r *xmlReader) (*features, error) {
 	return &f, nil
 }
 
-func (d *Dialer) tlsConfig(alpn []string) *tls.Config {
-	cache := d.tlsSessions
-	if d.naive {
-		cache = nil
+func (d *Dialer) tlsConfig(direct bool) *tls.Config {
+	if !d.naive {
+		if direct {
+			return d.tlsDirect // shared: a config per login would stay with each session
+		}
+		return d.tlsStartTLS
 	}
-	return &tls.Config{
+	cfg := d.newTLSConfig(direct)
+	cfg.ClientSessionCache = nil
+	return cfg
+}
+
+func (d *Dialer) newTLSConfig(direct bool) *tls.Config {
+	cfg := &tls.Config{
 		ServerName:         d.cfg.ServerName,
 		RootCAs:            d.cfg.RootCAs,
 		MinVersion:         tls.VersionTLS12,
-		NextProtos:         alpn,
-		ClientSessionCache: cache,
+		ClientSessionCache: d.tlsSessions,
 	}
+	if direct {
+		cfg.NextProtos = []string{"xmpp-client"}
+	}
+	return cfg
 }
 
 // release hands the connection over: no deadline, no cancel hook. It fails if the
