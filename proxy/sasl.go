@@ -122,7 +122,7 @@ func (c *conn) exchange(el *element) (*loginResult, *saslauth.Failure, error) {
 
 // loginUpstream logs the authenticated user in upstream under the pre-auth deadline.
 func (c *conn) loginUpstream(r saslauth.Result) (*upstream.Session, *saslauth.Failure, error) {
-	sess, err := c.domain.Upstream.Login(c.ctx, upstream.Credentials{
+	sess, err := c.domain.Upstream.Login(upstream.WithClientAddr(c.ctx, c.raw.RemoteAddr()), upstream.Credentials{
 		Username: r.Username,
 		Password: r.Password,
 		Token:    r.Token,

@@ -135,19 +135,20 @@ func oauthConfig(o config.OAuth, log zerolog.Logger) oauthx.Config {
 func upstreamConfig(d config.Domain, log zerolog.Logger) (upstream.Config, error) {
 	u := d.Upstream
 	uc := upstream.Config{
-		Domain:         d.Name,
-		Address:        u.Address,
-		TLSMode:        u.TLS,
-		AllowPlaintext: u.AllowPlaintext,
-		ServerName:     u.ServerName,
-		Credentials:    u.Credentials,
-		SecretKey:      []byte(u.SecretKey),
-		AdminJID:       u.AdminJID,
-		AdminPassword:  u.AdminPassword,
-		CreateAccounts: u.CreateAccounts,
-		DialTimeout:    u.DialTimeout,
-		LoginTimeout:   u.LoginTimeout,
-		Logger:         log.With().Str("component", "upstream").Str("domain", d.Name).Logger(),
+		Domain:          d.Name,
+		Address:         u.Address,
+		TLSMode:         u.TLS,
+		AllowPlaintext:  u.AllowPlaintext,
+		SendProxyHeader: u.SendProxyProtocol,
+		ServerName:      u.ServerName,
+		Credentials:     u.Credentials,
+		SecretKey:       []byte(u.SecretKey),
+		AdminJID:        u.AdminJID,
+		AdminPassword:   u.AdminPassword,
+		CreateAccounts:  u.CreateAccounts,
+		DialTimeout:     u.DialTimeout,
+		LoginTimeout:    u.LoginTimeout,
+		Logger:          log.With().Str("component", "upstream").Str("domain", d.Name).Logger(),
 	}
 	if u.CAFile != "" {
 		pem, err := os.ReadFile(u.CAFile)

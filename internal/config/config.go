@@ -52,8 +52,11 @@ type Upstream struct {
 	Address        string `mapstructure:"address"`
 	TLS            string `mapstructure:"tls"` // starttls | direct | none
 	AllowPlaintext bool   `mapstructure:"allow_plaintext"`
-	ServerName     string `mapstructure:"server_name"`
-	CAFile         string `mapstructure:"ca_file"`
+	// SendProxyProtocol starts upstream connections with a PROXY v2 header naming
+	// the user's address (Prosody's mod_net_proxy).
+	SendProxyProtocol bool   `mapstructure:"send_proxy_protocol"`
+	ServerName        string `mapstructure:"server_name"`
+	CAFile            string `mapstructure:"ca_file"`
 	// Credentials: managed | passthrough | token.
 	Credentials       string        `mapstructure:"credentials"`
 	SecretKey         string        `mapstructure:"secret_key"`

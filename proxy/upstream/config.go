@@ -26,12 +26,16 @@ const (
 
 // Config describes the upstream server and how to log in to it.
 type Config struct {
-	Domain         string         // XMPP domain: stream 'to', bare JIDs user@Domain
-	Address        string         // host:port
-	TLSMode        string         // "starttls" (default) | "direct" | "none"
-	AllowPlaintext bool           // allow TLSMode "none" to a non-loopback address
-	ServerName     string         // TLS server name; default Domain
-	RootCAs        *x509.CertPool // nil = system pool
+	Domain         string // XMPP domain: stream 'to', bare JIDs user@Domain
+	Address        string // host:port
+	TLSMode        string // "starttls" (default) | "direct" | "none"
+	AllowPlaintext bool   // allow TLSMode "none" to a non-loopback address
+	// SendProxyHeader starts every upstream connection with a PROXY v2 header
+	// naming the user's address (see WithClientAddr), for servers that log or
+	// limit by it behind a PROXY-protocol port (Prosody's mod_net_proxy).
+	SendProxyHeader bool
+	ServerName      string         // TLS server name; default Domain
+	RootCAs         *x509.CertPool // nil = system pool
 
 	Credentials    string // "managed" (default) | "passthrough" | "token"
 	SecretKey      []byte // managed: HMAC key for the per-user upstream password; never logged

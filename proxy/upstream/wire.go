@@ -54,6 +54,12 @@ func (d *Dialer) connect(ctx context.Context) (*wire, *features, error) {
 	}
 	// Cancelling ctx unblocks reads and writes at once.
 	w.stop = context.AfterFunc(ctx, func() { _ = raw.SetDeadline(time.Unix(1, 0)) })
+	if d.cfg.SendProxyHeader {
+		if err := writeProxyHeader(ctx, raw); err != nil {
+			w.close()
+			return nil, nil, err
+		}
+	}
 
 	f, err := d.negotiate(w)
 	if err != nil {
