@@ -61,9 +61,11 @@
 // Stock Prosody leaves Nagle's algorithm on; a client that waits for a delayed
 // ACK pays ~40 ms per stall. The connection sets TCP_QUICKACK before every read
 // (Linux; below the TLS layer, so it stays on for the relay), pipelines
-// <starttls/> with the stream header, resumes TLS sessions, and caches SCRAM keys
-// per user (a bounded LRU) so repeated logins skip PBKDF2. Figures are in
-// docs/upstream-bench.md.
+// <starttls/> with the stream header, offers TLS session resumption (stock
+// Prosody 0.12 declines it: its TLS defaults set no_ticket, so every login is a
+// full handshake there), and caches SCRAM keys per user (a bounded LRU) so
+// repeated logins skip PBKDF2. Figures are in docs/upstream-bench.md and
+// docs/benchmarks.md.
 //
 // # Not here
 //
