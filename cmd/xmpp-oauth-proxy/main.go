@@ -1,6 +1,3 @@
-// Command xmpp-oauth-proxy puts OAuth 2 / OpenID Connect single sign-on in front of
-// an unchanged XMPP server. This file holds only the command line; wiring is in
-// app.go, protocol logic in the proxy, saslauth and oauthx packages.
 package main
 
 import (

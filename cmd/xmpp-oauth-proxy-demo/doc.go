@@ -1,0 +1,5 @@
+// Command xmpp-oauth-proxy-demo (`make demo`) starts a local single sign-on chat stack on
+// loopback: Glewlwyd as the OpenID Connect provider, a stock Prosody as the XMPP
+// server, and xmpp-oauth-proxy in front of it, with demo users. It prints how to
+// connect, runs until Ctrl-C and then removes everything it started.
+package main
