@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/tlsrecord"
 	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/proxy/upstream"
 	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/saslauth"
 )
@@ -159,7 +160,7 @@ type parkingUpstream struct {
 
 func (p *parkingUpstream) addr() string { return p.ln.Addr().String() }
 
-func startParkingUpstream(b *testing.B, useTLS bool, cert tls.Certificate) *parkingUpstream {
+func startParkingUpstream(b testing.TB, useTLS bool, cert tls.Certificate) *parkingUpstream {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
@@ -216,7 +217,8 @@ func (d dialUpstream) Login(ctx context.Context, _ upstream.Credentials) (*upstr
 		return nil, upstream.ErrUnavailable
 	}
 	if d.useTLS {
-		tc := tls.Client(c, &tls.Config{ServerName: testDomain, InsecureSkipVerify: true})
+		// Over a tlsrecord.Conn, as upstream.Dialer does, so the relay can park it.
+		tc := tls.Client(&tlsrecord.Conn{Conn: c}, &tls.Config{ServerName: testDomain, InsecureSkipVerify: true})
 		if err := tc.HandshakeContext(ctx); err != nil {
 			c.Close()
 			return nil, upstream.ErrUnavailable
@@ -243,6 +245,8 @@ func TestHelperProxyProcess(t *testing.T) {
 		}},
 		Certificates: &certSource{cert: cert},
 		Logger:       zerolog.Nop(),
+		// Thousands of logins from one address in seconds: no per-IP rate limit.
+		Limits: Limits{ConnectionRate: -1},
 	})
 	if err != nil {
 		t.Fatal(err)

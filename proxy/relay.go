@@ -27,6 +27,8 @@ type relay struct {
 	fromClient, fromUp reader
 	clientTail, upTail tail
 	bytesUp, bytesDown int64
+
+	toUp, toClient direction
 }
 
 // handoff sends <success/>, forwards the client's bytes read past its last SASL
@@ -53,6 +55,8 @@ func (c *conn) handoff(l *loginResult) bool {
 	}
 	r.fromClient.init(c.nc)
 	r.fromUp.init(up)
+	r.toUp = direction{r: r, src: &r.fromClient, dst: up, tail: &r.clientTail, end: r.endClientToUpstream}
+	r.toClient = direction{r: r, src: &r.fromUp, dst: c.nc, tail: &r.upTail, end: r.endUpstreamToClient}
 	c.relay = r
 	c.state = stateRelay
 	c.cancel() // the pre-auth context and its timer are no longer needed
@@ -73,57 +77,55 @@ func (c *conn) handoff(l *loginResult) bool {
 	clientStarted := len(pending) > 0
 	c.br, c.sr = nil, nil
 	r.left.Store(2)
-	c.s.wg.Add(1) // relayUpstreamToClient's; relayClientToUpstream inherits this goroutine's
+	// Each direction counts in wg from here until it ends, parked or not:
+	// toClient's is new, toUp inherits this goroutine's.
+	c.s.wg.Add(1)
 	if err := r.write(r.client, toClient); err != nil {
-		r.client.SetReadDeadline(time.Now()) // relayClientToUpstream ends at once
+		r.toUp.cutAt(time.Now()) // the client direction ends at once
 	} else if err := r.write(r.up, pending); err != nil {
-		r.up.SetReadDeadline(time.Now())
+		r.toClient.cutAt(time.Now())
 	}
 	r.upTail.add(l.session.Buffered)
 	r.clientTail.add(pending)
-	go r.relayUpstreamToClient()
-	go r.relayClientToUpstream(!clientStarted)
+	r.toUp.trimLeadingSpace = !clientStarted
+	go r.toClient.run()
+	go r.toUp.run()
 	return true
 }
 
 const xmlSpace = " \t\r\n"
 
-// relayClientToUpstream copies client bytes upstream. When the client closes its
-// stream the upstream gets the half-close; when the client's connection is lost,
-// so is the upstream's.
-func (r *relay) relayClientToUpstream(trimLeadingSpace bool) {
-	defer r.c.s.wg.Done()
-	defer r.finish()
-	n, _, werr := r.copy(&r.fromClient, r.up, &r.clientTail, trimLeadingSpace)
-	r.bytesUp = n
+// endClientToUpstream runs when the client direction has ended (the copy loop is
+// in relaydir.go). When the client closes its stream the upstream gets the
+// half-close; when the client's connection is lost, so is the upstream's.
+func (r *relay) endClientToUpstream(werr error) {
+	r.bytesUp = r.toUp.n
 	if werr != nil {
-		// The upstream takes no more; relayUpstreamToClient reports it to the client.
-		_ = r.up.SetReadDeadline(time.Now())
+		// The upstream takes no more; the other direction reports it to the client.
+		r.toClient.cutAt(time.Now())
 		return
 	}
 	if !r.clientTail.closesStream() && !r.shutdown.Load() {
 		// The client's connection was lost, not its stream closed: the upstream must
 		// see the same, so that it keeps a stream-management session to resume
 		// (XEP-0198) instead of ending it as a clean </stream:stream> would.
-		_ = r.up.SetReadDeadline(time.Now())
+		r.toClient.cutAt(time.Now())
 		return
 	}
 	if !r.clientTail.closesStream() {
 		_ = r.write(r.up, []byte(streamClose)) // we are shutting down: end it cleanly
 	}
 	closeWrite(r.up)
-	_ = r.up.SetReadDeadline(r.lingerDeadline())
+	r.toClient.cutAt(r.lingerDeadline())
 }
 
-// relayUpstreamToClient copies upstream bytes to the client. When the upstream is
-// gone without closing its stream, the client learns it from a stream error.
-func (r *relay) relayUpstreamToClient() {
-	defer r.c.s.wg.Done()
-	defer r.finish()
-	n, _, werr := r.copy(&r.fromUp, r.client, &r.upTail, false)
-	r.bytesDown = n
+// endUpstreamToClient runs when the upstream direction has ended. When the
+// upstream is gone without closing its stream, the client learns it from a stream
+// error.
+func (r *relay) endUpstreamToClient(werr error) {
+	r.bytesDown = r.toClient.n
 	if werr != nil {
-		_ = r.client.SetReadDeadline(time.Now())
+		r.toUp.cutAt(time.Now())
 		return
 	}
 	if !r.upTail.closesStream() {
@@ -134,33 +136,7 @@ func (r *relay) relayUpstreamToClient() {
 		_ = r.write(r.client, streamError(cond, ""))
 	}
 	closeWrite(r.client)
-	_ = r.client.SetReadDeadline(r.lingerDeadline())
-}
-
-// copy relays src to dst until either fails; it returns the bytes moved.
-// trimLeadingSpace drops whitespace before the first other byte.
-func (r *relay) copy(src *reader, dst net.Conn, t *tail, trimLeadingSpace bool) (n int64, rerr, werr error) {
-	for {
-		if src.mustWait() {
-			if err := waitReadable(src.raw); err != nil {
-				return n, err, nil
-			}
-		}
-		rerr, werr = src.next(func(p []byte) error {
-			if trimLeadingSpace {
-				if p = bytes.TrimLeft(p, xmlSpace); len(p) == 0 {
-					return nil
-				}
-				trimLeadingSpace = false
-			}
-			t.add(p)
-			n += int64(len(p))
-			return r.write(dst, p)
-		})
-		if rerr != nil || werr != nil {
-			return n, rerr, werr
-		}
-	}
+	r.toUp.cutAt(r.lingerDeadline())
 }
 
 // write sends p with a deadline, so a peer that stops reading cannot pin us.
@@ -203,8 +179,8 @@ func (r *relay) finish() {
 func (r *relay) shutdownNow() {
 	r.shutdown.Store(true)
 	now := time.Now()
-	_ = r.up.SetReadDeadline(now)
-	_ = r.client.SetReadDeadline(now)
+	r.toClient.cutAt(now)
+	r.toUp.cutAt(now)
 }
 
 func closeWrite(c net.Conn) {

@@ -55,9 +55,10 @@ func (rd *reader) init(src net.Conn) {
 	}
 }
 
-// mustWait reports whether the caller should waitReadable(rd.raw) before next.
-// The wait is left to the caller's loop so that an idle goroutine parks with as few
-// frames as possible: its stack then shrinks to the minimum at the next GC.
+// mustWait reports whether the caller should wait for rd.raw to become readable
+// before next: on Linux by parking the direction on the reactor (no goroutine
+// left), elsewhere with waitReadable, left to the caller's loop so that the idle
+// goroutine parks with as few frames as possible.
 func (rd *reader) mustWait() bool { return rd.raw != nil && rd.drained }
 
 // next reads one chunk and hands it to write. rerr is the read's error (io.EOF at
