@@ -6,8 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -109,7 +113,26 @@ func TestMetricsMoveWithRealLogins(t *testing.T) {
 // TestFailedLoginsAreThrottled: 50 wrong PLAIN logins from one IP reach the IdP
 // only a handful of times; the rest are refused with temporary-auth-failure.
 func TestFailedLoginsAreThrottled(t *testing.T) {
-	s := startStack(t, "limits: {connection_rate_per_ip: 1000, connection_burst_per_ip: 1000, max_auth_attempts: 10}\n")
+	env := testenvRequire(t)
+	// Count the grants where Glewlwyd receives them: a transparent counter in
+	// front of its token endpoint, independent of the proxy's own metrics.
+	idp, err := url.Parse(env.IdP.TokenURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var grantsAtIdP atomic.Int64
+	forward := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: idp.Scheme, Host: idp.Host})
+	counter := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == idp.Path {
+			grantsAtIdP.Add(1)
+		}
+		forward.ServeHTTP(w, r)
+	}))
+	defer counter.Close()
+	yaml := env.ProxyConfig(listenAny, "limits: {connection_rate_per_ip: 1000, connection_burst_per_ip: 1000, max_auth_attempts: 10}\n")
+	yaml = strings.Replace(yaml, "\noauth:\n", "\noauth:\n  token_endpoint: "+counter.URL+idp.Path+"\n", 1)
+	s := startStackFor(t, env, yaml)
+
 	tokenReqs := `xmpp_oauth_proxy_idp_request_duration_seconds_count{endpoint="token"`
 	before := s.scrape(t, tokenReqs)
 	refused := 0
@@ -125,10 +148,13 @@ func TestFailedLoginsAreThrottled(t *testing.T) {
 		}
 		c.conn.Close()
 	}
-	grants := s.scrape(t, tokenReqs) - before
-	t.Logf("50 wrong logins: %v password grants reached the IdP, %d refused", grants, refused)
-	if grants > 10 || refused < 40 {
-		t.Errorf("%v grants reached the IdP and %d were refused; want at most 10 and at least 40", grants, refused)
+	grants := grantsAtIdP.Load()
+	t.Logf("50 wrong logins: %d password grants reached the IdP, %d refused", grants, refused)
+	if grants == 0 || grants > 10 || refused < 40 {
+		t.Errorf("%d grants reached the IdP and %d were refused; want 1 to 10 and at least 40", grants, refused)
+	}
+	if m := s.scrape(t, tokenReqs) - before; m != float64(grants) {
+		t.Errorf("the proxy's metrics count %v grants, the IdP got %d", m, grants)
 	}
 	if n := s.scrape(t, `xmpp_oauth_proxy_refused_total{reason="failed_logins"}`); n < 40 {
 		t.Errorf("refused_total{failed_logins} = %v", n)
