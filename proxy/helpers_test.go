@@ -126,6 +126,7 @@ type fakeUpstream struct {
 	mu     sync.Mutex
 	err    error // Login fails with it when set
 	logins []upstream.Credentials
+	froms  []net.Addr // the client address each Login was told about
 	wg     sync.WaitGroup
 }
 
@@ -168,6 +169,7 @@ func (f *fakeUpstream) setErr(err error) {
 func (f *fakeUpstream) Login(ctx context.Context, c upstream.Credentials) (*upstream.Session, error) {
 	f.mu.Lock()
 	f.logins = append(f.logins, c)
+	f.froms = append(f.froms, upstream.ClientAddrFrom(ctx))
 	err := f.err
 	f.mu.Unlock()
 	if err != nil {

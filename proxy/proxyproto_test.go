@@ -92,3 +92,15 @@ func FuzzProxyHeader(f *testing.F) {
 		}
 	})
 }
+
+// The upstream login is told the client's address (for an optional PROXY header
+// upstream), the one behind a PROXY-protocol balancer when there is one.
+func TestUpstreamLoginKnowsClientAddress(t *testing.T) {
+	e := newEnv(t, nil)
+	c := e.login()
+	e.up.mu.Lock()
+	defer e.up.mu.Unlock()
+	if len(e.up.froms) != 1 || e.up.froms[0] == nil || e.up.froms[0].String() != c.conn.LocalAddr().String() {
+		t.Fatalf("upstream login was told %v, want the client's %v", e.up.froms, c.conn.LocalAddr())
+	}
+}
