@@ -89,8 +89,9 @@ func New(cfg *config.Config, log zerolog.Logger) (*App, error) {
 			SASL: saslauth.Config{
 				Authenticator: auth,
 				Domain:        d.Name,
-				// PLAIN needs the password grant; passthrough needs PLAIN's password, token needs a token.
-				AllowPlain:       cfg.OAuth.ResourceOwnerPassword && a.oauth.CanPassword() && d.Upstream.Credentials != "token",
+				// PLAIN needs the password grant (whose token also serves the token strategy);
+				// passthrough needs a password, so OAUTHBEARER cannot feed it.
+				AllowPlain:       cfg.OAuth.ResourceOwnerPassword && a.oauth.CanPassword(),
 				AllowOAuthBearer: a.oauth.CanValidate() && d.Upstream.Credentials != "passthrough",
 				Scope:            cfg.OAuth.Scope,
 				DiscoveryURL:     a.oauth.DiscoveryURL(),

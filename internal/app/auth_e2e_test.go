@@ -185,3 +185,30 @@ func closedPort(t *testing.T) string {
 	ln.Close()
 	return addr
 }
+
+// Which mechanisms a domain offers follows its upstream credentials: passthrough
+// needs the password (PLAIN only); token works with both, since PLAIN's password
+// grant yields a token too.
+func TestMechanismsFollowUpstreamCredentials(t *testing.T) {
+	env := testenvRequire(t)
+	for creds, want := range map[string][]string{
+		"managed":     {"OAUTHBEARER", "PLAIN"},
+		"token":       {"OAUTHBEARER", "PLAIN"},
+		"passthrough": {"PLAIN"},
+	} {
+		t.Run(creds, func(t *testing.T) {
+			yaml := strings.Replace(env.ProxyConfig(listenAny, ""), "credentials: managed", "credentials: "+creds, 1)
+			s := startStackFor(t, env, yaml)
+			_, features := s.dialRaw(t, true)
+			var got []string
+			for _, m := range []string{"OAUTHBEARER", "PLAIN"} {
+				if strings.Contains(features.Inner, ">"+m+"<") {
+					got = append(got, m)
+				}
+			}
+			if strings.Join(got, ",") != strings.Join(want, ",") {
+				t.Errorf("offered %v, want %v", got, want)
+			}
+		})
+	}
+}
