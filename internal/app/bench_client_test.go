@@ -40,25 +40,12 @@ func (c *benchConn) send(s string) error {
 	return err
 }
 
-// next reads the next top-level element; it skips at most a few stray tokens.
-func (c *benchConn) next() (element, error) {
-	for range 64 {
-		tok, err := c.dec.Token()
-		if err != nil {
-			return element{}, err
-		}
-		if se, ok := tok.(xml.StartElement); ok {
-			var el element
-			err := c.dec.DecodeElement(&el, &se)
-			return el, err
-		}
-	}
-	return element{}, fmt.Errorf("%w: no element in 64 tokens", errBench)
-}
+// next reads the next top-level element.
+func (c *benchConn) next() (element, error) { return nextElement(c.dec) }
 
 // open sends a stream header and returns the features after the server's header.
 func (c *benchConn) open(domain string) (element, error) {
-	if err := c.send(fmt.Sprintf("<?xml version='1.0'?><stream:stream to='%s' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>", domain)); err != nil {
+	if err := c.send(clientStreamHeader(domain)); err != nil {
 		return element{}, err
 	}
 	for range 8 {

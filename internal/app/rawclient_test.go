@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/xml"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -106,7 +107,7 @@ func (c *rawClient) send(s string) {
 // open sends a stream header and returns the features that follow.
 func (c *rawClient) open(domain string) element {
 	c.t.Helper()
-	c.send(fmt.Sprintf("<?xml version='1.0'?><stream:stream to='%s' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>", domain))
+	c.send(clientStreamHeader(domain))
 	return c.openRead()
 }
 
@@ -135,18 +136,28 @@ func (c *rawClient) next() element {
 	return el
 }
 
-func (c *rawClient) tryNext() (element, error) {
-	for {
-		tok, err := c.dec.Token()
+func (c *rawClient) tryNext() (element, error) { return nextElement(c.dec) }
+
+// nextElement reads the next top-level element; it skips at most a few stray tokens
+// (whitespace between elements).
+func nextElement(dec *xml.Decoder) (element, error) {
+	for range 64 {
+		tok, err := dec.Token()
 		if err != nil {
 			return element{}, err
 		}
 		if se, ok := tok.(xml.StartElement); ok {
 			var el element
-			err := c.dec.DecodeElement(&el, &se)
+			err := dec.DecodeElement(&el, &se)
 			return el, err
 		}
 	}
+	return element{}, errors.New("no element in 64 tokens")
+}
+
+// clientStreamHeader opens a client stream to domain.
+func clientStreamHeader(domain string) string {
+	return fmt.Sprintf("<?xml version='1.0'?><stream:stream to='%s' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>", domain)
 }
 
 // auth starts a SASL exchange; payload nil sends no initial response.
