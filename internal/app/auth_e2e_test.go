@@ -41,12 +41,7 @@ func TestPlainLoginThroughProxy(t *testing.T) {
 
 func TestAuthFailures(t *testing.T) {
 	s := startStack(t, "")
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	bobToken, err := s.env.IdP.PasswordToken(ctx, "bob", s.env.IdP.Users["bob"])
-	if err != nil {
-		t.Fatal(err)
-	}
+	bobToken := idpToken(t, s.env, "bob")
 
 	t.Run("wrong password", func(t *testing.T) {
 		c, _ := s.dialRaw(t, false)

@@ -33,7 +33,7 @@ func loginCases(b *testing.B) []loginCase {
 	prosodyUser(b, env, direct)
 	sc := scramClient(b, direct, benchDirectPassword)
 	alice := env.IdP.Users["alice"]
-	token := benchToken(b, env, "alice")
+	token := idpToken(b, env, "alice")
 	domain := env.Prosody.Domain
 	// A client that keeps TLS sessions (tickets) between logins.
 	resuming := func(s *stack) *tls.Config {
@@ -169,8 +169,8 @@ func BenchmarkMessageLatency(b *testing.B) {
 				a = loginOpts{addr: p.starttls, tls: p.tlsConfig(), domain: domain, mech: "SCRAM-SHA-1", user: "benchmsga", scram: scramClient(b, "benchmsga", benchDirectPassword)}
 				bb = loginOpts{addr: p.starttls, tls: p.tlsConfig(), domain: domain, mech: "SCRAM-SHA-1", user: "benchmsgb", scram: scramClient(b, "benchmsgb", benchDirectPassword)}
 			} else {
-				a = loginOpts{addr: s.direct, direct: true, tls: s.tlsConfig(), domain: domain, mech: "OAUTHBEARER", user: "alice", secret: benchToken(b, env, "alice")}
-				bb = loginOpts{addr: s.direct, direct: true, tls: s.tlsConfig(), domain: domain, mech: "OAUTHBEARER", user: "bob", secret: benchToken(b, env, "bob")}
+				a = loginOpts{addr: s.direct, direct: true, tls: s.tlsConfig(), domain: domain, mech: "OAUTHBEARER", user: "alice", secret: idpToken(b, env, "alice")}
+				bb = loginOpts{addr: s.direct, direct: true, tls: s.tlsConfig(), domain: domain, mech: "OAUTHBEARER", user: "bob", secret: idpToken(b, env, "bob")}
 			}
 			a.resource, bb.resource = "lat", "lat"
 			ca, _, err := benchLogin(ctx, a)

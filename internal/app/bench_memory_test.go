@@ -42,7 +42,7 @@ func BenchmarkIdleSessionMemory(b *testing.B) {
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	token := benchToken(b, env, "alice")
+	token := idpToken(b, env, "alice")
 	p := prosodyStack(b, env) // for the TLS config: the proxy reuses Prosody's certificate
 	// Go's client offers a post-quantum key share (X25519MLKEM768, 1.2 KB) and so a
 	// ClientHello of ~1.5 KB; the proxy's *tls.Conn keeps an input buffer that size.

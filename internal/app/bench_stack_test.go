@@ -142,8 +142,8 @@ func scramClient(b *testing.B, user, password string) *scram.Client {
 	return c
 }
 
-// benchToken is an access token of user from the IdP, fetched once per benchmark.
-func benchToken(b *testing.B, env *testenv.Env, user string) string {
+// idpToken is an access token of user from the real IdP's password grant.
+func idpToken(b testing.TB, env *testenv.Env, user string) string {
 	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

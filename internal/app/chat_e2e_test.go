@@ -130,10 +130,7 @@ func TestAliceAndBobChat(t *testing.T) {
 	s := startStack(t, "")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	bobToken, err := s.env.IdP.PasswordToken(ctx, "bob", s.env.IdP.Users["bob"])
-	if err != nil {
-		t.Fatal(err)
-	}
+	bobToken := idpToken(t, s.env, "bob")
 	bob, bobIn := s.melliumSession(t, "bob", "mellium", bobToken, oauthBearer)
 	// Initial presence: an unavailable resource gets no presence, not even directed.
 	if err := bob.Send(ctx, stanza.Presence{}.Wrap(nil)); err != nil {

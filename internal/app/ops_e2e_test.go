@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"bufio"
-	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -55,8 +54,6 @@ func (s *stack) get(t *testing.T, path string) (int, string) {
 // TestMetricsMoveWithRealLogins scrapes /metrics around real logins.
 func TestMetricsMoveWithRealLogins(t *testing.T) {
 	s := startStack(t, "")
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
 	if code, _ := s.get(t, "/healthz"); code != 200 {
 		t.Fatalf("/healthz = %d", code)
 	}
@@ -77,10 +74,7 @@ func TestMetricsMoveWithRealLogins(t *testing.T) {
 	s.loginPlain(t, "alice", s.env.IdP.Users["alice"])
 	c, _ := s.dialRaw(t, false)
 	wantFailure(t, c.auth("PLAIN", plainPayload("", "alice", "wrong")), "not-authorized")
-	token, err := s.env.IdP.PasswordToken(ctx, "bob", s.env.IdP.Users["bob"])
-	if err != nil {
-		t.Fatal(err)
-	}
+	token := idpToken(t, s.env, "bob")
 	for i := 0; i < 2; i++ {
 		c, _ := s.dialRaw(t, true)
 		if el := c.auth("OAUTHBEARER", bearerPayload("", token)); el.XMLName.Local != "success" {

@@ -1,11 +1,9 @@
 package app_test
 
 import (
-	"context"
 	"encoding/base64"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestSecretsNeverLogged drives failing and succeeding logins of every kind at
@@ -13,12 +11,7 @@ import (
 // the proxy's log output, raw or base64-encoded.
 func TestSecretsNeverLogged(t *testing.T) {
 	s := startStack(t, "")
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	bobToken, err := s.env.IdP.PasswordToken(ctx, "bob", s.env.IdP.Users["bob"])
-	if err != nil {
-		t.Fatal(err)
-	}
+	bobToken := idpToken(t, s.env, "bob")
 	const wrongPassword = "Wrong-Pa55word-Sentinel"
 	const badToken = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzZW50aW5lbCJ9.c2VudGluZWwtc2lnbmF0dXJl"
 
