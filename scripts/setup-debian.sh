@@ -5,7 +5,7 @@
 set -euo pipefail
 
 need=()
-for bin in prosody prosodyctl glewlwyd sqlite3 openssl jq curl go-sendxmpp docker-compose systemd-analyze; do
+for bin in prosody prosodyctl lua5.4 glewlwyd sqlite3 openssl jq curl go-sendxmpp docker-compose systemd-analyze; do
   command -v "$bin" >/dev/null 2>&1 || need+=("$bin")
 done
 dpkg -s lua-unbound >/dev/null 2>&1 || need+=(lua-unbound)

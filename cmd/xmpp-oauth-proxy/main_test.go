@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/testenv"
 )
 
 // run executes the command line as the binary would and returns its output and error.
@@ -21,7 +23,8 @@ func run(t *testing.T, args ...string) (string, error) {
 }
 
 func TestCheckConfigExample(t *testing.T) {
-	out, err := run(t, "check-config", "-c", "../../configs/example.yaml")
+	path, _ := testenv.ExampleConfig(t, "../../configs")
+	out, err := run(t, "check-config", "-c", path)
 	if err != nil {
 		t.Fatalf("example config rejected: %v\n%s", err, out)
 	}
@@ -31,18 +34,13 @@ func TestCheckConfigExample(t *testing.T) {
 }
 
 func TestCheckConfigNamesTheBadKey(t *testing.T) {
-	example, err := os.ReadFile("../../configs/example.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, body := testenv.ExampleConfig(t, "../../configs")
 	for name, c := range map[string]struct{ from, to, key string }{
 		"misspelt key": {"  client_id:", "  clientid:", "oauth.clientid"},
 		"bad URL":      {`issuer: "https://auth.example.org/realms/xmpp"`, `issuer: "auth.example.org/realms/xmpp"`, "oauth.issuer"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
-			// Keep the example's relative certificate paths working.
-			body := strings.ReplaceAll(string(example), "example-tls/", filepath.Join(mustAbs(t, "../../configs"), "example-tls")+"/")
 			if !strings.Contains(body, c.from) {
 				t.Fatalf("example has no %q", c.from)
 			}

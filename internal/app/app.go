@@ -79,6 +79,7 @@ func New(cfg *config.Config, log zerolog.Logger) (*App, error) {
 		if err != nil {
 			return nil, fmt.Errorf("domains[%d].upstream: %w", i, err)
 		}
+		uc.OnProvision = a.metrics.Provisioned
 		dialer, err := upstream.New(uc)
 		if err != nil {
 			return nil, fmt.Errorf("domains[%d].upstream: %w", i, err)
@@ -136,20 +137,22 @@ func oauthConfig(o config.OAuth, log zerolog.Logger) oauthx.Config {
 func upstreamConfig(d config.Domain, log zerolog.Logger) (upstream.Config, error) {
 	u := d.Upstream
 	uc := upstream.Config{
-		Domain:          d.Name,
-		Address:         u.Address,
-		TLSMode:         u.TLS,
-		AllowPlaintext:  u.AllowPlaintext,
-		SendProxyHeader: u.SendProxyProtocol,
-		ServerName:      u.ServerName,
-		Credentials:     u.Credentials,
-		SecretKey:       []byte(u.SecretKey),
-		AdminJID:        u.AdminJID,
-		AdminPassword:   u.AdminPassword,
-		CreateAccounts:  u.CreateAccounts,
-		DialTimeout:     u.DialTimeout,
-		LoginTimeout:    u.LoginTimeout,
-		Logger:          log.With().Str("component", "upstream").Str("domain", d.Name).Logger(),
+		Domain:            d.Name,
+		Address:           u.Address,
+		TLSMode:           u.TLS,
+		AllowPlaintext:    u.AllowPlaintext,
+		SendProxyHeader:   u.SendProxyProtocol,
+		ServerName:        u.ServerName,
+		Credentials:       u.Credentials,
+		SecretKey:         []byte(u.SecretKey),
+		AdminJID:          u.AdminJID,
+		AdminPassword:     u.AdminPassword,
+		CreateAccounts:    u.CreateAccounts,
+		TakeOverExisting:  u.TakeOverExisting,
+		ReservedUsernames: u.ReservedUsernames,
+		DialTimeout:       u.DialTimeout,
+		LoginTimeout:      u.LoginTimeout,
+		Logger:            log.With().Str("component", "upstream").Str("domain", d.Name).Logger(),
 	}
 	if u.CAFile != "" {
 		pem, err := os.ReadFile(u.CAFile)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/testenv"
 )
 
 // login runs a PLAIN login through the proxy and fails the test unless it succeeds.
@@ -53,10 +55,12 @@ func TestNewIdPUserGetsUpstreamAccount(t *testing.T) {
 	}
 }
 
-// TestExistingUpstreamPasswordIsReplaced: an account that predates SSO (its own
-// password in Prosody) is taken over: the proxy resets it to the managed secret.
+// TestExistingUpstreamPasswordIsReplaced: with the migration switch on, an
+// account that predates SSO (its own password in Prosody) is taken over: the
+// proxy resets it to the managed secret, and the old password stops working.
 func TestExistingUpstreamPasswordIsReplaced(t *testing.T) {
-	s := startStack(t, "")
+	env := testenv.Require(t)
+	s := startStackFor(t, env, strings.Replace(env.ProxyConfig(listenAny, ""), "create_accounts: true", "create_accounts: true\n      take_over_existing: true", 1))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	user := fmt.Sprintf("erin%d", time.Now().UnixNano()%1e9)
@@ -70,8 +74,117 @@ func TestExistingUpstreamPasswordIsReplaced(t *testing.T) {
 	if n := s.provisionings(); n != 1 {
 		t.Fatalf("%d provisionings, want 1 (change-user-password)", n)
 	}
+	if n := s.scrape(t, `xmpp_oauth_proxy_upstream_provisioning_total{action="change-user-password",outcome="ok"}`); n != 1 {
+		t.Fatalf("take-overs counted: %v, want 1", n)
+	}
 	s.loginPlain(t, user, "erin-sso-password")
 	if n := s.provisionings(); n != 1 {
 		t.Fatalf("second login provisioned again")
 	}
+	if prosodyAccepts(t, s, user, "old-local-password") {
+		t.Fatal("the old local password still works after the take-over")
+	}
+}
+
+// TestExistingUpstreamAccountIsKept: by default the proxy never takes over an
+// account it did not create: the IdP user whose name matches gets
+// not-authorized, the account keeps its own password, and the refusal is
+// logged and counted.
+func TestExistingUpstreamAccountIsKept(t *testing.T) {
+	s := startStack(t, "")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	user := fmt.Sprintf("frank%d", time.Now().UnixNano()%1e9)
+	if err := s.env.Prosody.Register(ctx, user, "frank-local-password"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.env.IdP.AddUser(ctx, user, "frank-sso-password"); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := s.dialRaw(t, false)
+	wantFailure(t, c.auth("PLAIN", plainPayload("", user, "frank-sso-password")), "not-authorized")
+	if !prosodyAccepts(t, s, user, "frank-local-password") {
+		t.Fatal("the account's own password was changed")
+	}
+	if n := s.scrape(t, `xmpp_oauth_proxy_upstream_provisioning_total{action="take-over-refused"`); n != 1 {
+		t.Fatalf("refused take-overs counted: %v, want 1", n)
+	}
+	if !strings.Contains(s.logs.String(), "take_over_existing is off") {
+		t.Fatalf("no log line says why:\n%s", s.logs.String())
+	}
+}
+
+// TestIdPAdminCannotBecomeUpstreamAdmin: an IdP user named like the proxy's
+// admin_jid (here Glewlwyd's own "admin", given the XMPP scopes) gets
+// not-authorized; the upstream admin keeps its password, so provisioning
+// still works afterwards.
+func TestIdPAdminCannotBecomeUpstreamAdmin(t *testing.T) {
+	s := startStack(t, "")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := s.env.IdP.LetAdminUseXMPP(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.env.IdP.PasswordToken(ctx, s.env.IdP.AdminUser, s.env.IdP.AdminPassword); err != nil {
+		t.Fatalf("the IdP does not vouch for its admin, so the test would prove nothing: %v", err)
+	}
+	adminLocal, _, _ := strings.Cut(s.env.Prosody.AdminJID, "@")
+	if adminLocal != s.env.IdP.AdminUser {
+		t.Fatalf("IdP admin %q and upstream admin %q differ: no collision to test", s.env.IdP.AdminUser, adminLocal)
+	}
+	for _, name := range []string{s.env.IdP.AdminUser, s.env.Prosody.AdminJID} {
+		c, _ := s.dialRaw(t, false)
+		wantFailure(t, c.auth("PLAIN", plainPayload("", name, s.env.IdP.AdminPassword)), "not-authorized")
+	}
+	if !strings.Contains(s.logs.String(), "reserved") {
+		t.Fatalf("no log line says the name is reserved:\n%s", s.logs.String())
+	}
+	if !prosodyAccepts(t, s, adminLocal, s.env.Prosody.AdminPassword) {
+		t.Fatal("the upstream admin's password changed")
+	}
+	user := fmt.Sprintf("gina%d", time.Now().UnixNano()%1e9)
+	if err := s.env.IdP.AddUser(ctx, user, "gina-password"); err != nil {
+		t.Fatal(err)
+	}
+	s.loginPlain(t, user, "gina-password") // needs the admin session: add-user
+}
+
+// TestFoldedUsernameCannotReachVictim: "straße" is a valid PRECIS username of
+// its own, but Prosody's Nodeprep folds it to "strasse". The IdP user
+// "straße…" must not reach (nor reset the password of) "strasse…".
+func TestFoldedUsernameCannotReachVictim(t *testing.T) {
+	s := startStack(t, "")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	n := time.Now().UnixNano() % 1e9
+	victim, attacker := fmt.Sprintf("strasse%d", n), fmt.Sprintf("straße%d", n)
+	if err := s.env.IdP.AddUser(ctx, victim, "victim-password"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.env.IdP.AddUser(ctx, attacker, "attacker-password"); err != nil {
+		t.Fatal(err)
+	}
+	s.loginPlain(t, victim, "victim-password") // creates the victim's account
+	before := s.provisionings()
+
+	c, _ := s.dialRaw(t, false)
+	wantFailure(t, c.auth("PLAIN", plainPayload("", attacker, "attacker-password")), "not-authorized")
+	if !strings.Contains(s.logs.String(), "canonical") {
+		t.Fatalf("no log line says why:\n%s", s.logs.String())
+	}
+	if s.provisionings() != before {
+		t.Fatal("the attacker's login provisioned an account")
+	}
+	s.loginPlain(t, victim, "victim-password")
+	if s.provisionings() != before {
+		t.Fatal("the victim's password was reset")
+	}
+}
+
+// prosodyAccepts logs in straight to Prosody (not through the proxy) with PLAIN.
+func prosodyAccepts(t *testing.T, s *stack, user, password string) bool {
+	t.Helper()
+	direct := &stack{env: s.env, starttls: s.env.Prosody.C2SAddr, direct: s.env.Prosody.DirectTLSAddr, roots: s.roots}
+	c, _ := direct.dialRaw(t, false)
+	return c.auth("PLAIN", plainPayload("", user, password)).XMLName.Local == "success"
 }

@@ -41,7 +41,7 @@ func TestSecretsNeverLogged(t *testing.T) {
 		"bob's token (sig)":    bobToken[strings.LastIndex(bobToken, ".")+1:],
 		"garbage token":        badToken,
 		"oauth client secret":  s.env.IdP.ClientSecret,
-		"upstream secret key":  "test-upstream-secret-key-0123456789",
+		"upstream secret key":  s.env.SecretKey,
 		"upstream admin pass":  s.env.Prosody.AdminPassword,
 		"PLAIN payload base64": base64.StdEncoding.EncodeToString(plainPayload("", "alice", wrongPassword)),
 	}

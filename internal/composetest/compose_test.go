@@ -2,8 +2,10 @@ package composetest
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
 	"net"
@@ -103,6 +105,27 @@ func materialize(t *testing.T, s composeService) string {
 		}
 	}
 	return dir
+}
+
+// initSecretKey does what the compose service secret-key does on the first `up`:
+// a random key in the proxy's secrets mount. It first checks that the service
+// exists, writes that file, and runs before the proxy.
+func initSecretKey(t *testing.T, cf composeFile, fsRoot string) {
+	t.Helper()
+	init, ok := cf.Services["secret-key"]
+	if !ok {
+		t.Fatal("docker-compose.yml: no secret-key service to generate the proxy's key")
+	}
+	script := strings.Join(init.Command, " ")
+	if !strings.Contains(script, "/dev/urandom") || !strings.Contains(script, "/secrets/secret-key") {
+		t.Fatalf("secret-key service does not generate /secrets/secret-key from /dev/urandom: %q", script)
+	}
+	if c := cf.Services["xmpp-oauth-proxy"].DependsOn["secret-key"].Condition; c != "service_completed_successfully" {
+		t.Fatalf("the proxy does not wait for secret-key to complete (condition %q)", c)
+	}
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	writeFile(t, filepath.Join(fsRoot, "etc", "xmpp-oauth-proxy", "secrets"), "secret-key", base64.StdEncoding.EncodeToString(key)+"\n")
 }
 
 func TestComposeServices(t *testing.T) {
@@ -309,6 +332,7 @@ func TestComposeProxyConfig(t *testing.T) {
 	r := loadRealm(t, cf)
 
 	fsRoot := materialize(t, proxy)
+	initSecretKey(t, cf, fsRoot)
 	for k, v := range proxy.Environment {
 		t.Setenv(k, v)
 	}

@@ -2,6 +2,7 @@ package composetest
 
 import (
 	"bytes"
+	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"io"
@@ -196,6 +197,20 @@ func secretData(t *testing.T, o *k8sObject) map[string]string {
 	return m
 }
 
+// deployedSecretData is a Secret's data as an admin deploys it: the example's
+// secret-key placeholder (refused by the proxy, as TestPublishedKeysRefused in
+// internal/config shows) replaced by a key made with openssl rand -base64 32.
+func deployedSecretData(t *testing.T, o *k8sObject) map[string]string {
+	t.Helper()
+	m := secretData(t, o)
+	if _, ok := m["secret-key"]; ok {
+		key := make([]byte, 32)
+		_, _ = rand.Read(key)
+		m["secret-key"] = base64.StdEncoding.EncodeToString(key)
+	}
+	return m
+}
+
 func theDeployment(t *testing.T, objs []k8sObject) (deploymentSpec, container) {
 	t.Helper()
 	var deps []*k8sObject
@@ -365,7 +380,7 @@ func TestKubernetesConfigLoads(t *testing.T) {
 			if s == nil {
 				t.Fatalf("volume %s: Secret %s is not defined", v.Name, v.Secret.SecretName)
 			}
-			data, items = secretData(t, s), v.Secret.Items
+			data, items = deployedSecretData(t, s), v.Secret.Items
 		default:
 			t.Fatalf("volume %s: neither configMap nor secret", v.Name)
 		}
@@ -402,7 +417,7 @@ func TestKubernetesConfigLoads(t *testing.T) {
 			if s == nil {
 				t.Fatalf("env %s: Secret %s is not defined", e.Name, ref.Name)
 			}
-			val, ok := secretData(t, s)[ref.Key]
+			val, ok := deployedSecretData(t, s)[ref.Key]
 			if !ok {
 				t.Fatalf("env %s: Secret %s has no key %s", e.Name, ref.Name, ref.Key)
 			}

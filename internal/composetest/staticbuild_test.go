@@ -97,8 +97,10 @@ func TestDockerBuildIsStatic(t *testing.T) {
 
 	// The built binary checks the compose config as the container would see it, with
 	// the -c flag the image's CMD, the unit and the pods use.
-	proxy := loadCompose(t).Services["xmpp-oauth-proxy"]
+	cf := loadCompose(t)
+	proxy := cf.Services["xmpp-oauth-proxy"]
 	fsRoot := materialize(t, proxy)
+	initSecretKey(t, cf, fsRoot)
 	check := exec.CommandContext(ctx, out, "check-config", "-c", filepath.Join(fsRoot, "etc", "xmpp-oauth-proxy", "config.yaml"))
 	check.Env = os.Environ()
 	for k, v := range proxy.Environment {

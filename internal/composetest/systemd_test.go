@@ -2,6 +2,8 @@ package composetest
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -106,6 +108,10 @@ func TestSystemdConfigUsesCredentials(t *testing.T) {
 			body = string(readFile(t, filepath.Join(root, "configs", "example-tls", "example.org.crt")))
 		case "tls.key":
 			body = string(readFile(t, filepath.Join(root, "configs", "example-tls", "example.org.key")))
+		case "secret-key": // as made by: openssl rand -base64 32
+			key := make([]byte, 32)
+			_, _ = rand.Read(key)
+			body = base64.StdEncoding.EncodeToString(key)
 		}
 		writeFile(t, creds, name, body)
 	}

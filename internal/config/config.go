@@ -58,13 +58,18 @@ type Upstream struct {
 	ServerName        string `mapstructure:"server_name"`
 	CAFile            string `mapstructure:"ca_file"`
 	// Credentials: managed | passthrough | token.
-	Credentials       string        `mapstructure:"credentials"`
-	SecretKey         string        `mapstructure:"secret_key"`
-	SecretKeyFile     string        `mapstructure:"secret_key_file"`
-	AdminJID          string        `mapstructure:"admin_jid"`
-	AdminPassword     string        `mapstructure:"admin_password"`
-	AdminPasswordFile string        `mapstructure:"admin_password_file"`
-	CreateAccounts    bool          `mapstructure:"create_accounts"`
+	Credentials       string `mapstructure:"credentials"`
+	SecretKey         string `mapstructure:"secret_key"`
+	SecretKeyFile     string `mapstructure:"secret_key_file"`
+	AdminJID          string `mapstructure:"admin_jid"`
+	AdminPassword     string `mapstructure:"admin_password"`
+	AdminPasswordFile string `mapstructure:"admin_password_file"`
+	CreateAccounts    bool   `mapstructure:"create_accounts"`
+	// TakeOverExisting lets managed credentials replace the password of an
+	// upstream account that predates SSO: the migration switch, off by default.
+	TakeOverExisting bool `mapstructure:"take_over_existing"`
+	// ReservedUsernames are never logged in as nor provisioned; nil: defaults.
+	ReservedUsernames []string      `mapstructure:"reserved_usernames"`
 	DialTimeout       time.Duration `mapstructure:"dial_timeout"`
 	LoginTimeout      time.Duration `mapstructure:"login_timeout"`
 }

@@ -6,10 +6,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/testenv"
 )
 
 func TestExampleLoads(t *testing.T) {
-	cfg, err := Load("../../configs/example.yaml")
+	path, _ := testenv.ExampleConfig(t, "../../configs")
+	cfg, err := Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}

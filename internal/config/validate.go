@@ -108,12 +108,17 @@ func (c *Config) validateUpstream(bad func(string, string, ...any), key string, 
 	default:
 		bad(key+".tls", "%q is not one of starttls, direct, none", u.TLS)
 	}
+	for i, r := range u.ReservedUsernames {
+		if strings.TrimSpace(r) == "" {
+			bad(fmt.Sprintf("%s.reserved_usernames[%d]", key, i), "is empty")
+		}
+	}
 	switch u.Credentials {
 	case "managed":
 		if u.SecretKey == "" {
 			bad(key+".secret_key", "required for managed credentials (or secret_key_file)")
-		} else if len(u.SecretKey) < 16 {
-			bad(key+".secret_key", "too short: use at least 16 random characters")
+		} else if err := checkSecretKey(u.SecretKey); err != nil {
+			bad(key+".secret_key", "%v", err)
 		}
 		if u.AdminJID == "" {
 			bad(key+".admin_jid", "required for managed credentials")

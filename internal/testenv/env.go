@@ -45,6 +45,9 @@ type Env struct {
 	Prosody *Prosody
 	IdP     *Glewlwyd
 	Dir     string
+	// SecretKey is the managed-credentials key of proxies that ProxyConfig
+	// describes: random per Env, as a deployment's must be.
+	SecretKey string
 
 	removeDir bool
 	closeOnce sync.Once
@@ -95,6 +98,7 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 		}
 	}
 
+	env.SecretKey = randomSecret() + randomSecret()
 	users := maps.Clone(defaultUsers)
 	maps.Copy(users, opts.Users)
 	modules := uniq(slices.Concat(defaultProsodyModules, opts.ProsodyModules))

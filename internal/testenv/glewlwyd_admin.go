@@ -150,3 +150,16 @@ func (g *Glewlwyd) AddUser(ctx context.Context, user, password string) error {
 	}
 	return nil
 }
+
+// LetAdminUseXMPP gives Glewlwyd's own administrator (AdminUser) the openid
+// and xmpp scopes, so that an IdP user named like the upstream's admin account
+// can get tokens: the collision the proxy must refuse. Its admin rights and
+// password stay.
+func (g *Glewlwyd) LetAdminUseXMPP(ctx context.Context) error {
+	if err := g.adminLogin(ctx); err != nil {
+		return err
+	}
+	body := userBody(g.AdminUser, g.AdminPassword)
+	body["scope"] = []string{"g_admin", "g_profile", "openid", "xmpp"}
+	return g.adminDo(ctx, http.MethodPut, "/user/"+url.PathEscape(g.AdminUser), body)
+}

@@ -25,7 +25,7 @@ domains:
       tls: starttls
       ca_file: %q
       credentials: managed
-      secret_key: test-upstream-secret-key-0123456789
+      secret_key: %q
       admin_jid: %q
       admin_password: %q
       create_accounts: true
@@ -36,5 +36,5 @@ oauth:
   scope: %q
 metrics: {address: %q}
 %s`, l.StartTLS, l.Direct, p.CertFile, p.KeyFile, p.Domain, p.C2SAddr, p.CertFile,
-		p.AdminJID, p.AdminPassword, idp.DiscoveryURL, idp.ClientID, idp.ClientSecret, idp.Scope, l.Metrics, extra)
+		e.SecretKey, p.AdminJID, p.AdminPassword, idp.DiscoveryURL, idp.ClientID, idp.ClientSecret, idp.Scope, l.Metrics, extra)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"gosrc.io/xmpp/stanza"
 )
@@ -132,24 +133,51 @@ func (d *Dialer) provision(ctx context.Context, jid, password string) error {
 	}
 }
 
+// setPassword makes password the upstream password of jid. A missing account is
+// created (CreateAccounts); an existing one is taken over only with
+// TakeOverExisting, since its password may belong to someone the IdP does not
+// know (an account that predates SSO, or one an admin made by hand).
 func (d *Dialer) setPassword(ctx context.Context, jid, password string) error {
-	err := d.admin.command(ctx, nodeChangePassword, [][2]string{{"accountjid", jid}, {"password", password}})
 	var ce *commandError
-	if !errors.As(err, &ce) {
-		return err // nil, or the admin session failed
+	if d.cfg.CreateAccounts {
+		err := d.admin.command(ctx, nodeAddUser, [][2]string{{"accountjid", jid}, {"password", password}, {"password-verify", password}})
+		if !errors.As(err, &ce) {
+			d.provisioned(nodeAddUser, err)
+			if err == nil {
+				d.log.Info().Str("jid", jid).Msg("created upstream account")
+			}
+			return err // nil, or the admin session failed
+		}
+		// Refused: the account exists (Prosody: "Account already exists").
 	}
-	// Prosody answers a missing account with the note "User does not exist"; other
-	// servers word it differently, so any refusal leads to add-user, which refuses
-	// in turn if the account exists after all.
-	if !d.cfg.CreateAccounts {
-		return fmt.Errorf("%w: upstream account cannot be updated (%s) and creating accounts is off", ErrRejected, ce.Note)
+	if !d.cfg.TakeOverExisting {
+		d.provisioned("take-over-refused", nil)
+		d.log.Warn().Str("jid", jid).Msg("upstream account exists but does not accept the managed secret; not taking it over (upstream.take_over_existing is off)")
+		return fmt.Errorf("%w: upstream account exists and take_over_existing is off", ErrRejected)
 	}
-	err = d.admin.command(ctx, nodeAddUser, [][2]string{{"accountjid", jid}, {"password", password}, {"password-verify", password}})
+	err := d.admin.command(ctx, nodeChangePassword, [][2]string{{"accountjid", jid}, {"password", password}})
+	d.provisioned(nodeChangePassword, err)
 	if errors.As(err, &ce) {
-		return fmt.Errorf("%w: %w", ErrUnavailable, ce)
+		return fmt.Errorf("%w: upstream account cannot be updated (%s)", ErrRejected, ce.Note)
 	}
 	if err == nil {
-		d.log.Info().Str("jid", jid).Msg("created upstream account")
+		d.log.Warn().Str("jid", jid).Msg("took over an existing upstream account: its old password no longer works")
 	}
 	return err
+}
+
+// provisioned reports one account change to OnProvision.
+func (d *Dialer) provisioned(node string, err error) {
+	if d.cfg.OnProvision == nil {
+		return
+	}
+	action := node
+	if i := strings.LastIndexByte(node, '#'); i >= 0 {
+		action = node[i+1:]
+	}
+	outcome := "ok"
+	if err != nil {
+		outcome = "error"
+	}
+	d.cfg.OnProvision(action, outcome)
 }

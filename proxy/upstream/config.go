@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -42,6 +43,17 @@ type Config struct {
 	AdminJID       string // managed: upstream admin (XEP-0133, Prosody mod_admin_adhoc)
 	AdminPassword  string // managed: the admin's password; never logged
 	CreateAccounts bool   // managed: run add-user when the account is missing
+	// TakeOverExisting (managed) lets the proxy replace the password of an
+	// upstream account that exists but does not accept the managed secret: the
+	// migration switch. Off, such an account is refused and keeps its password.
+	TakeOverExisting bool
+	// ReservedUsernames are localparts the proxy never logs in as nor provisions,
+	// whatever the IdP says; nil means DefaultReservedUsernames. AdminJID's
+	// localpart is always reserved.
+	ReservedUsernames []string
+	// OnProvision, when set, sees every account change (action: add-user,
+	// change-user-password, take-over-refused; outcome: ok or error).
+	OnProvision func(action, outcome string)
 
 	DialTimeout  time.Duration // default 5s
 	LoginTimeout time.Duration // default 10s, the whole upstream login
@@ -51,7 +63,18 @@ type Config struct {
 // ErrConfig marks an invalid Config.
 var ErrConfig = errors.New("upstream: invalid config")
 
+// DefaultReservedUsernames are the conventional administrative and role accounts
+// (RFC 2142 mailbox names among them) that no IdP user may become.
+var DefaultReservedUsernames = []string{
+	"admin", "administrator", "root", "postmaster", "hostmaster", "webmaster",
+	"abuse", "security", "sysadmin", "operator",
+}
+
 func (c *Config) setDefaults() {
+	if c.ReservedUsernames == nil {
+		c.ReservedUsernames = DefaultReservedUsernames
+	}
+	c.Domain = strings.ToLower(c.Domain)
 	if c.TLSMode == "" {
 		c.TLSMode = TLSStartTLS
 	}
@@ -88,8 +111,8 @@ func (c *Config) validate() error {
 	}
 	switch c.Credentials {
 	case CredManaged:
-		if len(c.SecretKey) < 16 {
-			return fmt.Errorf("%w: managed credentials need a secret key of at least 16 bytes", ErrConfig)
+		if len(c.SecretKey) < 32 {
+			return fmt.Errorf("%w: managed credentials need a secret key of at least 32 bytes", ErrConfig)
 		}
 		if c.AdminJID == "" || c.AdminPassword == "" {
 			return fmt.Errorf("%w: managed credentials need an admin jid and password", ErrConfig)
@@ -100,6 +123,11 @@ func (c *Config) validate() error {
 	case CredPassthrough, CredToken:
 	default:
 		return fmt.Errorf("%w: unknown credentials strategy %q", ErrConfig, c.Credentials)
+	}
+	for _, r := range c.ReservedUsernames {
+		if r == "" {
+			return fmt.Errorf("%w: empty reserved username", ErrConfig)
+		}
 	}
 	return nil
 }
@@ -115,8 +143,8 @@ func isLoopback(host string) bool {
 
 // String describes c without its secrets, so a logged Config leaks nothing.
 func (c Config) String() string {
-	return fmt.Sprintf("upstream{domain=%s address=%s tls=%s credentials=%s admin=%s create_accounts=%v secret_key=%s admin_password=%s}",
-		c.Domain, c.Address, c.TLSMode, c.Credentials, c.AdminJID, c.CreateAccounts, redacted(len(c.SecretKey) > 0), redacted(c.AdminPassword != ""))
+	return fmt.Sprintf("upstream{domain=%s address=%s tls=%s credentials=%s admin=%s create_accounts=%v take_over_existing=%v secret_key=%s admin_password=%s}",
+		c.Domain, c.Address, c.TLSMode, c.Credentials, c.AdminJID, c.CreateAccounts, c.TakeOverExisting, redacted(len(c.SecretKey) > 0), redacted(c.AdminPassword != ""))
 }
 
 func redacted(set bool) string {

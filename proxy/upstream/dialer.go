@@ -32,6 +32,7 @@ type Dialer struct {
 	naive bool
 	// onCommand, when set, sees every XEP-0050 command the admin session runs (tests).
 	onCommand func(node string)
+	reserved  map[string]bool // canonical localparts never logged in as
 }
 
 // New validates cfg and returns a Dialer. It starts nothing on the network.
@@ -47,6 +48,7 @@ func New(cfg Config) (*Dialer, error) {
 		scram:       newScramClients(scramCacheSize),
 	}
 	d.tlsDirect, d.tlsStartTLS = d.newTLSConfig(true), d.newTLSConfig(false)
+	d.reserved = reservedSet(cfg)
 	if cfg.Credentials == CredManaged {
 		d.admin = newAdminSession(d)
 	}
@@ -91,7 +93,8 @@ func (d *Dialer) Probe(ctx context.Context) error {
 // and hands the connection over. Errors wrap ErrUnavailable (upstream unreachable,
 // misbehaving or misconfigured) or ErrRejected (the upstream refused this user).
 func (d *Dialer) Login(ctx context.Context, c Credentials) (*Session, error) {
-	if err := checkLocalpart(c.Username); err != nil {
+	if err := d.checkUsername(c.Username); err != nil {
+		d.log.Warn().Err(err).Str("user", c.Username).Msg("upstream login refused")
 		return nil, fmt.Errorf("%w: %w", ErrRejected, err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, d.cfg.LoginTimeout)
@@ -127,7 +130,7 @@ func (d *Dialer) Login(ctx context.Context, c Credentials) (*Session, error) {
 // loginManaged logs in with the derived secret; if the upstream refuses it, sets it
 // through XEP-0133 (creating the account if allowed) and tries once more.
 func (d *Dialer) loginManaged(ctx context.Context, user string) (*Session, error) {
-	jid := user + "@" + d.cfg.Domain
+	jid := user + "@" + d.cfg.Domain // user: canonical (checkUsername); Domain: lower-cased
 	pw := managedPassword(d.cfg.SecretKey, jid)
 	s, err := d.loginPassword(ctx, user, pw)
 	if err == nil || !errors.Is(err, errNotAuthorized) {
@@ -209,6 +212,43 @@ func handoff(w *wire) (*Session, error) {
 		return nil, err
 	}
 	return &Session{Conn: conn, Buffered: buf}, nil
+}
+
+// errReserved: the IdP named an account the proxy must never become (an admin).
+var errReserved = errors.New("username is reserved (an administrative upstream account)")
+
+// checkUsername lets through only a username that is the upstream's own
+// canonical form of the localpart and names no reserved account.
+func (d *Dialer) checkUsername(u string) error {
+	if err := checkLocalpart(u); err != nil {
+		return err
+	}
+	canon, err := canonicalLocalpart(u)
+	if err != nil {
+		return err
+	}
+	if d.reserved[canon] {
+		return errReserved
+	}
+	return nil
+}
+
+// reservedSet is cfg's reserved localparts and the admin's, compared in the
+// upstream's canonical form (a reserved name that is not canonical is kept as
+// written, lower-cased: it can never match a canonical username anyway).
+func reservedSet(cfg Config) map[string]bool {
+	names := slices.Clone(cfg.ReservedUsernames)
+	if local, _, err := splitJID(cfg.AdminJID); err == nil {
+		names = append(names, local)
+	}
+	set := make(map[string]bool, len(names))
+	for _, n := range names {
+		if c, err := nodeprepProfile.Prepare(n); err == nil {
+			set[c] = true
+		}
+		set[strings.ToLower(n)] = true
+	}
+	return set
 }
 
 // checkLocalpart refuses usernames that would change meaning inside a JID, an XML

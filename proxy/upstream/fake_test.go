@@ -317,6 +317,7 @@ func TestAdminAnswersServerRequests(t *testing.T) {
 		c.hold()
 	})
 	d := fakeDialer(t, addr, CredManaged)
+	d.cfg.TakeOverExisting = true // so that setPassword runs a command
 	defer d.Close()
 	c, err := d.admin.conn(t.Context())
 	if err != nil {
@@ -364,6 +365,7 @@ func TestAdminRequestTimeoutDropsStream(t *testing.T) {
 		c.hold()
 	})
 	d := fakeDialer(t, addr, CredManaged)
+	d.cfg.TakeOverExisting = true // so that setPassword runs a command
 	defer d.Close()
 	c, err := d.admin.conn(t.Context())
 	if err != nil {

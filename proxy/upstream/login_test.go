@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/testenv"
 )
@@ -31,9 +35,7 @@ func TestManagedCreatesThenReuses(t *testing.T) {
 			if _, err := login(t, d, Credentials{Username: user}); err != nil {
 				t.Fatalf("first login: %v", err)
 			}
-			// Prosody refuses to change the password of a missing account, so the
-			// dialer falls back to creating it.
-			if got, want := cmds.take(), []string{nodeChangePassword, nodeAddUser}; !slices.Equal(got, want) {
+			if got, want := cmds.take(), []string{nodeAddUser}; !slices.Equal(got, want) {
 				t.Fatalf("commands = %q, want %q", got, want)
 			}
 			if ok, err := env.Prosody.UserExists(t.Context(), user); err != nil || !ok {
@@ -50,26 +52,71 @@ func TestManagedCreatesThenReuses(t *testing.T) {
 	}
 }
 
+// TestManagedResetsForeignPassword: with the migration switch on, an account that
+// predates SSO gets the managed secret; its old password stops working.
 func TestManagedResetsForeignPassword(t *testing.T) {
 	env := testenv.Require(t)
 	user := newUser("migrant")
 	if err := env.Prosody.Register(t.Context(), user, "the-old-password"); err != nil {
 		t.Fatal(err)
 	}
-	d, cmds := newDialer(t, prosodyConfig(t, TLSStartTLS))
+	cfg := prosodyConfig(t, TLSStartTLS)
+	cfg.TakeOverExisting = true
+	var prov provisionLog
+	cfg.OnProvision = prov.add
+	d, cmds := newDialer(t, cfg)
 	if _, err := login(t, d, Credentials{Username: user}); err != nil {
 		t.Fatalf("login: %v", err)
 	}
-	if got, want := cmds.take(), []string{nodeChangePassword}; !slices.Equal(got, want) {
+	if got, want := cmds.take(), []string{nodeAddUser, nodeChangePassword}; !slices.Equal(got, want) {
 		t.Fatalf("commands = %q, want %q", got, want)
 	}
-	// The old password is gone: the managed secret replaced it.
-	pcfg := prosodyConfig(t, TLSStartTLS)
-	pcfg.Credentials = CredPassthrough
-	p, _ := newDialer(t, pcfg)
-	if _, err := login(t, p, Credentials{Username: user, Password: "the-old-password"}); !errors.Is(err, ErrRejected) {
-		t.Fatalf("old password still works or wrong error: %v", err)
+	if got, want := prov.take(), []string{"change-user-password/ok"}; !slices.Equal(got, want) {
+		t.Fatalf("provisioning events = %q, want %q", got, want)
 	}
+	if passwordWorks(t, user, "the-old-password") {
+		t.Fatal("the old password still works after the take-over")
+	}
+}
+
+// TestManagedRefusesExistingAccount: by default an account the proxy did not
+// create is never taken over: the login is refused and the password stays.
+func TestManagedRefusesExistingAccount(t *testing.T) {
+	env := testenv.Require(t)
+	user := newUser("local")
+	if err := env.Prosody.Register(t.Context(), user, "the-local-password"); err != nil {
+		t.Fatal(err)
+	}
+	cfg := prosodyConfig(t, TLSStartTLS)
+	var prov provisionLog
+	cfg.OnProvision = prov.add
+	d, cmds := newDialer(t, cfg)
+	if _, err := login(t, d, Credentials{Username: user}); !errors.Is(err, ErrRejected) || errors.Is(err, ErrUnavailable) {
+		t.Fatalf("err = %v, want ErrRejected only", err)
+	}
+	if got, want := cmds.take(), []string{nodeAddUser}; !slices.Equal(got, want) {
+		t.Fatalf("commands = %q, want %q (add-user refused, no change-user-password)", got, want)
+	}
+	if got, want := prov.take(), []string{"take-over-refused/ok"}; !slices.Equal(got, want) {
+		t.Fatalf("provisioning events = %q, want %q", got, want)
+	}
+	if !passwordWorks(t, user, "the-local-password") {
+		t.Fatal("the account's own password was changed")
+	}
+}
+
+// passwordWorks logs in straight to Prosody with user's own password.
+func passwordWorks(t *testing.T, user, password string) bool {
+	t.Helper()
+	cfg := prosodyConfig(t, TLSStartTLS)
+	cfg.Credentials = CredPassthrough
+	cfg.AdminJID, cfg.ReservedUsernames = "", []string{} // this dialer may check the admin's own password
+	p, _ := newDialer(t, cfg)
+	_, err := login(t, p, Credentials{Username: user, Password: password})
+	if err != nil && !errors.Is(err, ErrRejected) {
+		t.Fatalf("passthrough login: %v", err)
+	}
+	return err == nil
 }
 
 func TestManagedWithoutCreateRejects(t *testing.T) {
@@ -80,9 +127,67 @@ func TestManagedWithoutCreateRejects(t *testing.T) {
 	if !errors.Is(err, ErrRejected) || errors.Is(err, ErrUnavailable) {
 		t.Fatalf("err = %v, want ErrRejected only", err)
 	}
-	if got, want := cmds.take(), []string{nodeChangePassword}; !slices.Equal(got, want) {
-		t.Fatalf("commands = %q, want %q", got, want)
+	if got := cmds.take(); len(got) != 0 {
+		t.Fatalf("commands = %q, want none", got)
 	}
+}
+
+// TestReservedAndFoldedNamesRefused: the admin's localpart, a reserved name, and
+// a name Prosody would fold onto another account are refused before any
+// upstream contact; the admin account keeps working.
+func TestReservedAndFoldedNamesRefused(t *testing.T) {
+	env := testenv.Require(t)
+	victim := newUser("strasse")
+	if err := env.Prosody.Register(t.Context(), victim, "victim-password"); err != nil {
+		t.Fatal(err)
+	}
+	cfg := prosodyConfig(t, TLSStartTLS)
+	cfg.TakeOverExisting = true // even with the migration switch on
+	cfg.ReservedUsernames = []string{"Support"}
+	logs := &syncBuffer{}
+	cfg.Logger = zerolog.New(logs)
+	d, cmds := newDialer(t, cfg)
+	adminLocal, _, _ := splitJID(env.Prosody.AdminJID)
+	folded := strings.Replace(victim, "ss", "ß", 1)
+	for _, user := range []string{adminLocal, "support", folded} {
+		if _, err := login(t, d, Credentials{Username: user}); !errors.Is(err, ErrRejected) {
+			t.Errorf("%q: err = %v, want ErrRejected", user, err)
+		}
+	}
+	if got := cmds.take(); len(got) != 0 {
+		t.Fatalf("refused names ran commands %q", got)
+	}
+	for _, why := range []string{"reserved", "canonical"} {
+		if !strings.Contains(logs.String(), why) {
+			t.Errorf("no log line says %q:\n%s", why, logs.String())
+		}
+	}
+	if !passwordWorks(t, victim, "victim-password") {
+		t.Fatal("the victim's password changed")
+	}
+	if !passwordWorks(t, adminLocal, env.Prosody.AdminPassword) {
+		t.Fatal("the admin's password changed")
+	}
+}
+
+// provisionLog records OnProvision events as "action/outcome".
+type provisionLog struct {
+	mu     sync.Mutex
+	events []string
+}
+
+func (p *provisionLog) add(action, outcome string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.events = append(p.events, action+"/"+outcome)
+}
+
+func (p *provisionLog) take() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e := p.events
+	p.events = nil
+	return e
 }
 
 func TestManagedConcurrentLoginsShareProvisioning(t *testing.T) {
