@@ -7,8 +7,15 @@ set -euo pipefail
 fuzztime=${1:-8s}
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-for pkg in $(go list ./...); do
-  for target in $(go test -list '^Fuzz' "$pkg" 2>/dev/null | grep '^Fuzz' || true); do
+pkgs=$(go list ./...)   # set -e: a broken module fails here
+ran=0
+for pkg in $pkgs; do
+  # A package that does not compile must fail the run, not list no targets.
+  if ! listing=$(go test -list '^Fuzz' "$pkg" 2>&1); then
+    echo "fuzz: cannot list the fuzz targets of $pkg:"; echo "$listing"; exit 1
+  fi
+  for target in $(grep '^Fuzz' <<<"$listing" || true); do
+    ran=$((ran + 1))
     for try in 1 2; do
       echo "fuzz: $pkg $target ($fuzztime)"
       if go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg" >"$log" 2>&1; then
@@ -24,3 +31,7 @@ for pkg in $(go list ./...); do
     done
   done
 done
+if [ "$ran" = 0 ]; then
+  echo "fuzz: no fuzz target found"; exit 1
+fi
+echo "fuzz: $ran targets, no finding"

@@ -167,6 +167,10 @@ func TestUnavailableServicesGiveTemporaryFailure(t *testing.T) {
 		s := startStackFor(t, env, yaml)
 		c, _ := s.dialRaw(t, false)
 		wantFailure(t, c.auth("PLAIN", plainPayload("", "alice", env.IdP.Users["alice"])), "temporary-auth-failure")
+		// The IdP is fine, so only the upstream can make /readyz fail, and it says which.
+		if code, body := s.get(t, "/readyz"); code != 503 || !strings.Contains(body, "upstream of "+env.Prosody.Domain) {
+			t.Fatalf("/readyz with the upstream down = %d %q, want 503 naming the upstream", code, body)
+		}
 	})
 }
 

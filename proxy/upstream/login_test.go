@@ -2,6 +2,7 @@ package upstream
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"slices"
 	"strings"
@@ -342,13 +343,15 @@ func TestTLSVerified(t *testing.T) {
 	cfg := prosodyConfig(t, TLSDirect)
 	cfg.RootCAs = nil // system pool: the self-signed certificate is not in it
 	d, _ := newDialer(t, cfg)
-	if err := d.Probe(t.Context()); !errors.Is(err, ErrUnavailable) {
-		t.Fatalf("probe with untrusted certificate: %v", err)
+	var unknownCA x509.UnknownAuthorityError
+	if err := d.Probe(t.Context()); !errors.Is(err, ErrUnavailable) || !errors.As(err, &unknownCA) {
+		t.Fatalf("probe with untrusted certificate: %v, want ErrUnavailable wrapping x509.UnknownAuthorityError", err)
 	}
 	cfg = prosodyConfig(t, TLSStartTLS)
 	cfg.ServerName = "not-localhost.example"
 	d, _ = newDialer(t, cfg)
-	if err := d.Probe(t.Context()); !errors.Is(err, ErrUnavailable) {
-		t.Fatalf("probe with wrong server name: %v", err)
+	var wrongName x509.HostnameError
+	if err := d.Probe(t.Context()); !errors.Is(err, ErrUnavailable) || !errors.As(err, &wrongName) || wrongName.Host != "not-localhost.example" {
+		t.Fatalf("probe with wrong server name: %v, want ErrUnavailable wrapping x509.HostnameError", err)
 	}
 }
