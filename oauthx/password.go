@@ -100,16 +100,7 @@ func (c *Client) fromIDToken(ctx context.Context, ep *endpoints, tok *oauth2.Tok
 func (c *Client) passwordGrant(ctx context.Context, ep *endpoints, username, password string) (tok *oauth2.Token, err error) {
 	start := time.Now()
 	defer func() { c.obs.Request("token", outcome(err), time.Since(start)) }()
-	style := oauth2.AuthStyleInHeader
-	if ep.tokenAuth == AuthPost {
-		style = oauth2.AuthStyleInParams
-	}
-	conf := &oauth2.Config{
-		ClientID:     c.cfg.ClientID,
-		ClientSecret: c.cfg.ClientSecret,
-		Endpoint:     oauth2.Endpoint{TokenURL: ep.token, AuthStyle: style},
-		Scopes:       strings.Fields(c.cfg.Scope),
-	}
+	conf := c.tokenConfig(ep)
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, c.http)
 	tok, err = conf.PasswordCredentialsToken(ctx, username, password)
 	if err != nil {

@@ -163,3 +163,11 @@ func (g *Glewlwyd) LetAdminUseXMPP(ctx context.Context) error {
 	body["scope"] = []string{"g_admin", "g_profile", "openid", "xmpp"}
 	return g.adminDo(ctx, http.MethodPut, "/user/"+url.PathEscape(g.AdminUser), body)
 }
+
+// DeleteUser removes an IdP user, as an admin does when someone leaves.
+func (g *Glewlwyd) DeleteUser(ctx context.Context, user string) error {
+	if err := g.adminLogin(ctx); err != nil {
+		return err
+	}
+	return g.adminDo(ctx, http.MethodDelete, "/user/"+url.PathEscape(user), nil)
+}

@@ -28,19 +28,37 @@ func (g *Glewlwyd) ShortPasswordToken(ctx context.Context, user, password string
 }
 
 func (g *Glewlwyd) passwordToken(ctx context.Context, tokenURL, user, password string) (string, error) {
+	t, err := g.passwordGrant(ctx, tokenURL, user, password)
+	return t.Access, err
+}
+
+// Tokens are what a grant returned. Never log them.
+type Tokens struct {
+	Access, Refresh, ID string
+}
+
+// PasswordGrant runs the password grant on the main plugin and returns every
+// token of the answer.
+func (g *Glewlwyd) PasswordGrant(ctx context.Context, user, password string) (Tokens, error) {
+	return g.passwordGrant(ctx, g.TokenURL, user, password)
+}
+
+func (g *Glewlwyd) passwordGrant(ctx context.Context, tokenURL, user, password string) (Tokens, error) {
 	var out struct {
-		AccessToken string `json:"access_token"`
+		AccessToken  string `json:"access_token"`
+		RefreshToken string `json:"refresh_token"`
+		IDToken      string `json:"id_token"`
 	}
 	err := g.clientPost(ctx, tokenURL, url.Values{
 		"grant_type": {"password"}, "username": {user}, "password": {password}, "scope": {g.Scope},
 	}, &out)
 	if err != nil {
-		return "", fmt.Errorf("password grant for %q: %w", user, err)
+		return Tokens{}, fmt.Errorf("password grant for %q: %w", user, err)
 	}
 	if out.AccessToken == "" {
-		return "", fmt.Errorf("password grant for %q: no access_token in the answer", user)
+		return Tokens{}, fmt.Errorf("password grant for %q: no access_token in the answer", user)
 	}
-	return out.AccessToken, nil
+	return Tokens{Access: out.AccessToken, Refresh: out.RefreshToken, ID: out.IDToken}, nil
 }
 
 // Introspect asks the main plugin about token (RFC 7662) and returns the
@@ -66,7 +84,17 @@ func (g *Glewlwyd) introspect(ctx context.Context, endpoint, token string) (map[
 // introspection reports it inactive. A JWT stays valid for anyone checking
 // only its signature and expiry.
 func (g *Glewlwyd) Revoke(ctx context.Context, token string) error {
-	err := g.clientPost(ctx, g.RevokeURL, url.Values{"token": {token}, "token_type_hint": {"access_token"}}, nil)
+	return g.revoke(ctx, token, "access_token")
+}
+
+// RevokeRefresh revokes a refresh token (RFC 7009): the grant ends, as when an
+// admin ends a user's session.
+func (g *Glewlwyd) RevokeRefresh(ctx context.Context, token string) error {
+	return g.revoke(ctx, token, "refresh_token")
+}
+
+func (g *Glewlwyd) revoke(ctx context.Context, token, hint string) error {
+	err := g.clientPost(ctx, g.RevokeURL, url.Values{"token": {token}, "token_type_hint": {hint}}, nil)
 	if err != nil {
 		return fmt.Errorf("revoke: %w", err)
 	}
