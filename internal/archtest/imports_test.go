@@ -20,6 +20,7 @@ var forbidden = map[string][]string{
 	"internal/tlsrecord": {module + "/"},
 	"internal/config":    {module + "/proxy", module + "/saslauth", module + "/oauthx", module + "/internal/app"},
 	"internal/app":       {module + "/cmd/"},
+	"grantcheck":         {module + "/", "net/http", "database/sql"},
 }
 
 type pkg struct {
