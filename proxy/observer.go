@@ -15,6 +15,8 @@ type Observer interface {
 	Relayed(up, down int64)
 	// Refused reports a connection or login turned away by a limit.
 	Refused(reason string)
+	// Revoked reports relayed sessions ended because their credential was revoked.
+	Revoked(sessions int)
 }
 
 type nopObserver struct{}
@@ -25,6 +27,7 @@ func (nopObserver) SASL(string, string)  {}
 func (nopObserver) UpstreamLogin(string) {}
 func (nopObserver) Relayed(int64, int64) {}
 func (nopObserver) Refused(string)       {}
+func (nopObserver) Revoked(int)          {}
 
 func listenerName(directTLS bool) string {
 	if directTLS {

@@ -19,9 +19,11 @@ type relay struct {
 	client, up   net.Conn
 	writeTimeout time.Duration
 	shutdown     atomic.Bool
-	left         atomic.Int32 // directions still running; the last one closes both conns
+	revoked      atomic.Pointer[string] // why the credential was revoked; ends the session
+	left         atomic.Int32           // directions still running; the last one closes both conns
 	start        time.Time
 	user         string
+	liveKeys     []string // where s.live indexes this session
 
 	// Owned by one direction each until it finishes.
 	fromClient, fromUp reader
@@ -64,6 +66,8 @@ func (c *conn) handoff(l *loginResult) bool {
 	c.mu.Unlock()
 
 	r.user = l.result.Username
+	r.liveKeys = SessionRef{CredentialID: l.result.CredentialID, GrantID: l.result.GrantID}.keys()
+	c.s.live.add(r, r.liveKeys)
 	c.log.Info().Str("mechanism", l.result.Mechanism).Str("user", r.user).Msg("logged in")
 	// A logger with context costs half a KiB; an idle session should not keep one.
 	c.log = zerolog.Nop()
@@ -105,7 +109,7 @@ func (r *relay) endClientToUpstream(werr error) {
 		r.toClient.cutAt(time.Now())
 		return
 	}
-	if !r.clientTail.closesStream() && !r.shutdown.Load() {
+	if !r.clientTail.closesStream() && !r.ending() {
 		// The client's connection was lost, not its stream closed: the upstream must
 		// see the same, so that it keeps a stream-management session to resume
 		// (XEP-0198) instead of ending it as a clean </stream:stream> would.
@@ -129,11 +133,13 @@ func (r *relay) endUpstreamToClient(werr error) {
 		return
 	}
 	if !r.upTail.closesStream() {
-		cond := condRemoteConnectionFailed
-		if r.shutdown.Load() {
+		cond, text := condRemoteConnectionFailed, ""
+		if why := r.revoked.Load(); why != nil {
+			cond, text = condNotAuthorized, *why
+		} else if r.shutdown.Load() {
 			cond = condSystemShutdown
 		}
-		_ = r.write(r.client, streamError(cond, ""))
+		_ = r.write(r.client, streamError(cond, text))
 	}
 	closeWrite(r.client)
 	r.toUp.cutAt(r.lingerDeadline())
@@ -154,7 +160,7 @@ func (r *relay) write(dst net.Conn, p []byte) error {
 }
 
 func (r *relay) lingerDeadline() time.Time {
-	if r.shutdown.Load() {
+	if r.ending() {
 		return time.Now()
 	}
 	return time.Now().Add(lingerTimeout)
@@ -167,12 +173,28 @@ func (r *relay) finish() {
 	}
 	r.client.Close()
 	r.up.Close()
+	r.c.s.live.remove(r, r.liveKeys)
 	r.c.s.forget(r.c)
 	r.c.s.cfg.Observer.Relayed(r.bytesUp, r.bytesDown)
 	r.c.s.log.Info().Str("conn", r.c.id).Str("domain", r.c.domain.Name).Str("user", r.user).
 		Int64("bytes_up", r.bytesUp).Int64("bytes_down", r.bytesDown).
 		Dur("duration", time.Since(r.start)).Msg("session ended")
 }
+
+// revoke ends the session because its credential was revoked: the client gets
+// not-authorized with why, the upstream our closing tag (a clean end, so no
+// stream-management session stays to be resumed with a dead credential).
+func (r *relay) revoke(why string) {
+	if !r.revoked.CompareAndSwap(nil, &why) {
+		return
+	}
+	now := time.Now()
+	r.toClient.cutAt(now)
+	r.toUp.cutAt(now)
+}
+
+// ending: the proxy itself ends this session (shutdown or revocation).
+func (r *relay) ending() bool { return r.shutdown.Load() || r.revoked.Load() != nil }
 
 // shutdownNow ends the session with system-shutdown: both reads fail at once, the
 // client gets the stream error and the upstream our closing tag.

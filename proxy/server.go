@@ -98,6 +98,7 @@ type Server struct {
 	listeners map[net.Listener]struct{}
 	conns     map[*conn]struct{}
 	wg        sync.WaitGroup // connection and relay goroutines
+	live      liveSessions   // relayed sessions by credential, for revocation
 }
 
 // New checks cfg and returns a Server that is not serving yet.

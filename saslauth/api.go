@@ -15,6 +15,10 @@ type Identity struct {
 	Token string
 	// Expires is when the token stops being valid; zero if unknown.
 	Expires time.Time
+	// CredentialID and GrantID name the local credential (an app password)
+	// and the IdP grant behind it that proved the identity; empty for IdP
+	// passwords and tokens. Revoking either ends the session.
+	CredentialID, GrantID string
 }
 
 // Authenticator checks credentials against whatever knows them (an OAuth server, via

@@ -20,6 +20,7 @@ type Metrics struct {
 	upstreamLogins *prometheus.CounterVec
 	provisioning   *prometheus.CounterVec
 	bytesRelayed   *prometheus.CounterVec
+	cred           credentialMetrics
 }
 
 // New registers all collectors (plus Go runtime and process ones) in a fresh registry.
@@ -47,9 +48,11 @@ func New() *Metrics {
 		bytesRelayed: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "relayed_bytes_total",
 			Help: "Bytes relayed after login, by direction (up: client to server; down: server to client)."}, []string{"direction"}),
 	}
+	m.cred = newCredentialMetrics(ns)
 	m.Registry.MustRegister(m.connsOpen, m.connsTotal, m.refused, m.sasl, m.idpRequests, m.cache,
 		m.upstreamLogins, m.provisioning, m.bytesRelayed,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.Registry.MustRegister(m.cred.collectors()...)
 	return m
 }
 
@@ -85,7 +88,8 @@ func (m *Metrics) CacheMiss() { m.cache.WithLabelValues("miss").Inc() }
 // UpstreamLogin counts a login upstream on a user's behalf; outcome: ok, rejected, unavailable.
 func (m *Metrics) UpstreamLogin(outcome string) { m.upstreamLogins.WithLabelValues(outcome).Inc() }
 
-// Provisioned counts an XEP-0133 account change; action: add-user or change-user-password.
+// Provisioned counts an XEP-0133 account change; action: add-user,
+// change-user-password (a take-over) or take-over-refused.
 func (m *Metrics) Provisioned(action, outcome string) {
 	m.provisioning.WithLabelValues(action, outcome).Inc()
 }

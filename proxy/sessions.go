@@ -1,0 +1,97 @@
+package proxy
+
+import "sync"
+
+// SessionRef names what a session logged in with, so that revoking it can end
+// the session. Empty fields match nothing.
+type SessionRef struct {
+	CredentialID string // an app password or FAST token
+	GrantID      string // the IdP grant the credential hangs off
+}
+
+func (r SessionRef) keys() []string {
+	var k []string
+	if r.CredentialID != "" {
+		k = append(k, "cred:"+r.CredentialID)
+	}
+	if r.GrantID != "" {
+		k = append(k, "grant:"+r.GrantID)
+	}
+	return k
+}
+
+// liveSessions indexes relayed sessions by the credential and grant they
+// logged in with. Its zero value is ready to use.
+type liveSessions struct {
+	mu    sync.Mutex
+	byKey map[string]map[*relay]struct{}
+}
+
+func (l *liveSessions) add(r *relay, keys []string) {
+	if len(keys) == 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.byKey == nil {
+		l.byKey = map[string]map[*relay]struct{}{}
+	}
+	for _, k := range keys {
+		set := l.byKey[k]
+		if set == nil {
+			set = map[*relay]struct{}{}
+			l.byKey[k] = set
+		}
+		set[r] = struct{}{}
+	}
+}
+
+func (l *liveSessions) remove(r *relay, keys []string) {
+	if len(keys) == 0 {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, k := range keys {
+		if set := l.byKey[k]; set != nil {
+			delete(set, r)
+			if len(set) == 0 {
+				delete(l.byKey, k)
+			}
+		}
+	}
+}
+
+// matching returns the sessions indexed under any of keys.
+func (l *liveSessions) matching(keys []string) []*relay {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	seen := map[*relay]struct{}{}
+	var out []*relay
+	for _, k := range keys {
+		for r := range l.byKey[k] {
+			if _, dup := seen[r]; !dup {
+				seen[r] = struct{}{}
+				out = append(out, r)
+			}
+		}
+	}
+	return out
+}
+
+// EndSessions ends every relayed session that logged in with ref's credential
+// or grant: the client gets a not-authorized stream error carrying text (what
+// a client shows the user), the upstream a clean end of stream, so that no
+// stream-management session lingers to be resumed. It returns how many ended.
+func (s *Server) EndSessions(ref SessionRef, text string) int {
+	rs := s.live.matching(ref.keys())
+	for _, r := range rs {
+		r.revoke(text)
+	}
+	if len(rs) > 0 {
+		s.cfg.Observer.Revoked(len(rs))
+		s.log.Info().Str("credential", ref.CredentialID).Str("grant", ref.GrantID).Int("sessions", len(rs)).
+			Str("why", text).Msg("sessions ended: credential revoked")
+	}
+	return len(rs)
+}
