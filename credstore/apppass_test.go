@@ -211,25 +211,19 @@ func TestLastUseCoalesced(t *testing.T) {
 			}
 			return list[0].LastUsedAt, list[0].LastUsedAddr
 		}
-		verify := func(addr string) {
-			t.Helper()
-			if _, err := s.Verify(ctx, alice.JID, secret.Reveal(), addr); err != nil {
-				t.Fatal(err)
-			}
-		}
-		verify("192.0.2.1")
+		mustVerify(t, s, secret, "192.0.2.1")
 		first := clk.Now()
 		clk.Advance(DefaultUseRecordingStep / 2)
-		verify("192.0.2.1")
+		mustVerify(t, s, secret, "192.0.2.1")
 		if at, addr := lastUse(); !at.Equal(first) || addr != "192.0.2.1" {
 			t.Errorf("same address within the step: last use %v %s, want %v", at, addr, first)
 		}
-		verify("198.51.100.7")
+		mustVerify(t, s, secret, "198.51.100.7")
 		if at, addr := lastUse(); !at.Equal(clk.Now()) || addr != "198.51.100.7" {
 			t.Errorf("new address: last use %v %s, want now from 198.51.100.7", at, addr)
 		}
 		clk.Advance(DefaultUseRecordingStep)
-		verify("198.51.100.7")
+		mustVerify(t, s, secret, "198.51.100.7")
 		if at, _ := lastUse(); !at.Equal(clk.Now()) {
 			t.Errorf("after the step: last use %v, want %v", at, clk.Now())
 		}

@@ -121,3 +121,13 @@ func nextEvent(t *testing.T, sub *Subscription) Event {
 	}
 	return Event{}
 }
+
+// mustVerify verifies alice's password from addr and fails the test if refused.
+func mustVerify(t testing.TB, s *Store, secret Secret, addr string) Verified {
+	t.Helper()
+	v, err := s.Verify(context.Background(), alice.JID, secret.Reveal(), addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 )
 
 // EncryptionKey seals refresh tokens at rest. ID is stored beside every
@@ -20,6 +21,12 @@ func (k EncryptionKey) String() string {
 	return "EncryptionKey{ID: " + k.ID + ", Key: " + redacted + "}"
 }
 func (k EncryptionKey) GoString() string { return k.String() }
+
+// Format covers every verb: without it %d would print the key bytes.
+func (k EncryptionKey) Format(f fmt.State, _ rune) { io.WriteString(f, k.String()) }
+
+// MarshalText keeps the key out of JSON and structured logs.
+func (k EncryptionKey) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
 // errUnknownKey: a ciphertext names a key id that is not configured.
 var errUnknownKey = errors.New("sealed under a key id that is not configured")

@@ -4,6 +4,8 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"fmt"
+	"io"
 	"strings"
 )
 
@@ -32,6 +34,9 @@ func (s Secret) IsZero() bool { return s.value == "" }
 
 func (Secret) String() string   { return redacted }
 func (Secret) GoString() string { return redacted }
+
+// Format covers every verb: without it %d would print the fields.
+func (Secret) Format(f fmt.State, _ rune) { io.WriteString(f, redacted) }
 
 // MarshalText keeps the value out of JSON, YAML and structured logs.
 func (Secret) MarshalText() ([]byte, error) { return []byte(redacted), nil }

@@ -7,6 +7,7 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -66,6 +67,12 @@ func (c Config) String() string {
 }
 
 func (c Config) GoString() string { return c.String() }
+
+// Format covers every verb: without it %d would print the keys and the DSN.
+func (c Config) Format(f fmt.State, _ rune) { io.WriteString(f, c.String()) }
+
+// MarshalText keeps keys and the DSN out of JSON and structured logs.
+func (c Config) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
 
 func (c Config) driver() string {
 	if c.Driver == "" {
