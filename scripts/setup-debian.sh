@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the demo and the tests run for real: Prosody (the
-# upstream XMPP server), Glewlwyd (the OpenID Connect provider) and their tools.
+# upstream XMPP server), Glewlwyd (the OpenID Connect provider), PostgreSQL (the
+# credential store's second backend; tests start throwaway clusters) and their tools.
 # Idempotent: does nothing when everything is already there.
 set -euo pipefail
 
@@ -9,6 +10,8 @@ for bin in prosody prosodyctl lua5.4 glewlwyd sqlite3 openssl jq curl go-sendxmp
   command -v "$bin" >/dev/null 2>&1 || need+=("$bin")
 done
 dpkg -s lua-unbound >/dev/null 2>&1 || need+=(lua-unbound)
+# Debian puts initdb and postgres in a versioned directory, not on PATH.
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 [ ${#need[@]} -eq 0 ] && exit 0
 
 echo "setup: installing Debian packages for: ${need[*]}" >&2
@@ -22,7 +25,7 @@ $sudo apt-get update -qq
 # Without this preseed glewlwyd's postinst tries to configure a database and fails.
 echo 'glewlwyd glewlwyd/config_type select No configuration' | $sudo debconf-set-selections
 $sudo apt-get install -y -qq --no-install-recommends \
-  prosody lua-unbound glewlwyd sqlite3 openssl jq curl go-sendxmpp ca-certificates \
+  prosody lua-unbound glewlwyd sqlite3 openssl jq curl go-sendxmpp ca-certificates postgresql \
   docker-compose systemd >/dev/null
 # A half-configured glewlwyd from an earlier run without the preseed recovers here.
 $sudo dpkg --configure -a

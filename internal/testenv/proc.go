@@ -35,7 +35,11 @@ func startProcess(name, logPath string, cmd *exec.Cmd) (*process, error) {
 		return nil, err
 	}
 	cmd.Stdout, cmd.Stderr = f, f
-	cmd.SysProcAttr = sysProcAttr()
+	attr := sysProcAttr()
+	if cmd.SysProcAttr != nil {
+		attr.Credential = cmd.SysProcAttr.Credential // e.g. PostgreSQL, which refuses root
+	}
+	cmd.SysProcAttr = attr
 	if err := startOnForkThread(cmd); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)

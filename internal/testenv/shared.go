@@ -16,12 +16,18 @@ var shared struct {
 }
 
 // Main is for TestMain: it runs the tests, closes the shared environment
-// (if a test started it) and exits with the tests' status.
+// and PostgreSQL cluster (if a test started them) and exits with the tests'
+// status.
 func Main(m *testing.M) {
 	code := m.Run()
 	if shared.env != nil {
 		if err := shared.env.Close(); err != nil {
 			os.Stderr.WriteString("testenv: close: " + err.Error() + "\n")
+		}
+	}
+	if sharedPostgres.pg != nil {
+		if err := sharedPostgres.pg.Close(); err != nil {
+			os.Stderr.WriteString("testenv: close postgres: " + err.Error() + "\n")
 		}
 	}
 	os.Exit(code)
@@ -38,13 +44,49 @@ func Require(t testing.TB) *Env {
 		// Not t.Context(): the environment outlives this test.
 		shared.env, shared.err = Start(context.Background(), Options{Logf: t.Logf})
 	})
-	switch err := shared.err; {
+	skipOrFail(t, shared.err)
+	return shared.env
+}
+
+// skipOrFail skips the test when a service is not installed (failing
+// instead on CI=true) and fails it on any other start-up error.
+func skipOrFail(t testing.TB, err error) {
+	t.Helper()
+	switch {
 	case err == nil:
-		return shared.env
 	case errors.Is(err, ErrUnavailable) && os.Getenv("CI") != "true":
 		t.Skip(err)
 	default:
 		t.Fatal(err)
 	}
-	return nil
+}
+
+// The PostgreSQL cluster shared by all tests of one test binary.
+var sharedPostgres struct {
+	once sync.Once
+	pg   *Postgres
+	err  error
+}
+
+// RequirePostgres returns the shared PostgreSQL cluster, starting it on
+// first use; skipped or failed like Require when it is not installed.
+func RequirePostgres(t testing.TB) *Postgres {
+	t.Helper()
+	sharedPostgres.once.Do(func() {
+		sharedPostgres.pg, sharedPostgres.err = StartPostgres(context.Background(), t.Logf)
+	})
+	skipOrFail(t, sharedPostgres.err)
+	return sharedPostgres.pg
+}
+
+// PostgresDatabase returns the DSN of a new, empty database on the shared
+// cluster, so each test starts from nothing.
+func PostgresDatabase(t testing.TB) string {
+	t.Helper()
+	pg := RequirePostgres(t)
+	dsn, err := pg.CreateDatabase(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dsn
 }

@@ -1,0 +1,246 @@
+package credstore
+
+import (
+	"context"
+	"crypto/subtle"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// MaxLabelLength bounds a device label, in characters.
+const MaxLabelLength = 64
+
+// Owner is who a grant and its credentials belong to.
+type Owner struct {
+	JID     string // bare JID the user logs in as; compared exactly, so the caller normalises it
+	Subject string // the IdP's sub claim
+}
+
+// AppPassword describes an app password; it never holds the password.
+type AppPassword struct {
+	ID            string
+	GrantID       string
+	Owner         string // bare JID
+	Label         string // as given: escape it when rendering
+	CreatedAt     time.Time
+	LastUsedAt    time.Time // zero: never used
+	LastUsedAddr  string
+	RevokedAt     time.Time // zero: active
+	RevokedReason string
+}
+
+// NewAppPassword asks for an app password.
+type NewAppPassword struct {
+	Owner Owner
+	Label string
+	// GrantID attaches the password to an existing grant of the same owner
+	// (a second password from the same sign-in). Empty: a new grant is
+	// made with RefreshToken, in the same transaction.
+	GrantID      string
+	RefreshToken string
+}
+
+// CreateAppPassword stores a new app password and returns it with its
+// plaintext, which is shown once and never stored.
+func (s *Store) CreateAppPassword(ctx context.Context, req NewAppPassword) (AppPassword, Secret, error) {
+	if err := checkLabel(req.Label); err != nil {
+		return AppPassword{}, Secret{}, err
+	}
+	if req.Owner.JID == "" || req.Owner.Subject == "" {
+		return AppPassword{}, Secret{}, errors.New("credstore: create app password: owner needs a JID and a subject")
+	}
+	if req.GrantID == "" && req.RefreshToken == "" {
+		return AppPassword{}, Secret{}, errors.New("credstore: create app password: a new grant needs a refresh token")
+	}
+	plain := newAppPassword()
+	norm, _ := normalizePassword(plain)
+	now := s.now()
+	ap := AppPassword{
+		ID:        newID(),
+		GrantID:   req.GrantID,
+		Owner:     req.Owner.JID,
+		Label:     req.Label,
+		CreatedAt: time.UnixMicro(now.UnixMicro()).UTC(),
+	}
+	err := s.tx(ctx, "create app password", func(tx *sql.Tx) ([]Event, error) {
+		if ap.GrantID == "" {
+			ap.GrantID = newID()
+			if err := s.insertGrant(ctx, tx, ap.GrantID, req.Owner, req.RefreshToken, now); err != nil {
+				return nil, err
+			}
+		} else if err := usableGrant(ctx, tx, ap.GrantID, req.Owner.JID); err != nil {
+			return nil, err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO credentials
+			(id, grant_id, kind, owner_jid, label, secret_hash, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			ap.ID, ap.GrantID, string(kindAppPassword), ap.Owner, ap.Label,
+			secretHash(s.hashKey, kindAppPassword, norm), toDB(now))
+		return nil, err
+	})
+	if err != nil {
+		return AppPassword{}, Secret{}, err
+	}
+	return ap, Secret{plain}, nil
+}
+
+// usableGrant checks that a grant exists, is the owner's and not disabled.
+func usableGrant(ctx context.Context, tx *sql.Tx, id, ownerJID string) error {
+	var owner string
+	var disabled sql.NullInt64
+	err := tx.QueryRowContext(ctx, `SELECT owner_jid, disabled_at FROM grants WHERE id = $1`, id).Scan(&owner, &disabled)
+	switch {
+	case errors.Is(err, sql.ErrNoRows) || err == nil && owner != ownerJID:
+		return fmt.Errorf("grant: %w", ErrNotFound)
+	case err != nil:
+		return err
+	case disabled.Valid:
+		return fmt.Errorf("grant: %w", ErrRevoked)
+	}
+	return nil
+}
+
+// checkLabel admits 1..MaxLabelLength printable characters. Control
+// characters would break log lines and the CLI's table.
+func checkLabel(label string) error {
+	if label == "" || !utf8.ValidString(label) {
+		return fmt.Errorf("%w: empty or not UTF-8", ErrInvalidLabel)
+	}
+	if n := utf8.RuneCountInString(label); n > MaxLabelLength {
+		return fmt.Errorf("%w: %d characters, at most %d", ErrInvalidLabel, n, MaxLabelLength)
+	}
+	for _, r := range label {
+		if unicode.IsControl(r) {
+			return fmt.Errorf("%w: control character", ErrInvalidLabel)
+		}
+	}
+	return nil
+}
+
+// Verified is what a successful Verify learned.
+type Verified struct {
+	AppPassword
+	Subject string // the IdP's sub of the grant
+	// NeedsRecheck: the grant's last IdP check is older than
+	// Config.Recheck; the caller should refresh it (UpdateGrantRefreshToken
+	// or DisableGrant) before or soon after letting the login through.
+	NeedsRecheck bool
+}
+
+// Verify checks a typed app password for the bare JID the client logs in
+// as, with one indexed query. Unknown password or another owner's:
+// ErrNotFound. Revoked, or its grant disabled: ErrRevoked. The last use is
+// recorded at most once per Config.UseRecordingStep per address.
+func (s *Store) Verify(ctx context.Context, jid, password, clientAddr string) (Verified, error) {
+	norm, ok := normalizePassword(password)
+	if !ok {
+		return Verified{}, fmt.Errorf("credstore: verify: %w", ErrNotFound)
+	}
+	if s.closed.Load() {
+		return Verified{}, s.fail("verify", ErrClosed)
+	}
+	var v Verified
+	var created, lastUsed, revoked, checked, disabled sql.NullInt64
+	var lastAddr, revokedReason, disabledReason sql.NullString
+	err := s.read.QueryRowContext(ctx, `SELECT c.id, c.grant_id, c.owner_jid, c.label, c.created_at,
+			c.last_used_at, c.last_used_addr, c.revoked_at, c.revoked_reason,
+			g.owner_sub, g.last_checked_at, g.disabled_at, g.disabled_reason
+		FROM credentials c JOIN grants g ON g.id = c.grant_id
+		WHERE c.secret_hash = $1 AND c.kind = $2`,
+		secretHash(s.hashKey, kindAppPassword, norm), string(kindAppPassword)).Scan(
+		&v.ID, &v.GrantID, &v.Owner, &v.Label, &created,
+		&lastUsed, &lastAddr, &revoked, &revokedReason,
+		&v.Subject, &checked, &disabled, &disabledReason)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Verified{}, fmt.Errorf("credstore: verify: %w", ErrNotFound)
+	}
+	if err != nil {
+		return Verified{}, s.fail("verify", err)
+	}
+	// The hash matched, so the password is right; the owner is not secret,
+	// but compare in constant time anyway so timing says nothing.
+	if subtle.ConstantTimeCompare([]byte(v.Owner), []byte(jid)) != 1 {
+		return Verified{}, fmt.Errorf("credstore: verify: %w", ErrNotFound)
+	}
+	if revoked.Valid || disabled.Valid {
+		return Verified{}, fmt.Errorf("credstore: verify: %w", ErrRevoked)
+	}
+	now := s.now()
+	v.CreatedAt, v.LastUsedAt, v.LastUsedAddr = fromDB(created), fromDB(lastUsed), lastAddr.String
+	v.NeedsRecheck = now.Sub(fromDB(checked)) >= s.recheck
+	if v.LastUsedAddr != clientAddr || now.Sub(v.LastUsedAt) >= s.useStep {
+		if err := s.recordUse(ctx, v.ID, clientAddr, now); err != nil {
+			return Verified{}, err
+		}
+		v.LastUsedAt, v.LastUsedAddr = fromDB(toDB(now)), clientAddr
+	}
+	return v, nil
+}
+
+func (s *Store) recordUse(ctx context.Context, id, addr string, at time.Time) error {
+	_, err := s.write.ExecContext(ctx,
+		`UPDATE credentials SET last_used_at = $1, last_used_addr = $2 WHERE id = $3`, toDB(at), addr, id)
+	if err != nil {
+		return s.fail("record use", err)
+	}
+	return nil
+}
+
+// List returns the owner's app passwords, newest first, revoked ones too
+// (RevokedAt set) so the page can say why one stopped working.
+func (s *Store) List(ctx context.Context, jid string) ([]AppPassword, error) {
+	if s.closed.Load() {
+		return nil, s.fail("list", ErrClosed)
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT id, grant_id, owner_jid, label, created_at,
+			last_used_at, last_used_addr, revoked_at, revoked_reason
+		FROM credentials WHERE owner_jid = $1 AND kind = $2 ORDER BY created_at DESC, id`,
+		jid, string(kindAppPassword))
+	if err != nil {
+		return nil, s.fail("list", err)
+	}
+	defer rows.Close()
+	var out []AppPassword
+	for rows.Next() {
+		var ap AppPassword
+		var created, lastUsed, revoked sql.NullInt64
+		var lastAddr, reason sql.NullString
+		if err := rows.Scan(&ap.ID, &ap.GrantID, &ap.Owner, &ap.Label, &created,
+			&lastUsed, &lastAddr, &revoked, &reason); err != nil {
+			return nil, s.fail("list", err)
+		}
+		ap.CreatedAt, ap.LastUsedAt, ap.RevokedAt = fromDB(created), fromDB(lastUsed), fromDB(revoked)
+		ap.LastUsedAddr, ap.RevokedReason = lastAddr.String, reason.String
+		out = append(out, ap)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail("list", err)
+	}
+	return out, nil
+}
+
+// ReasonRevokedByUser is the reason Revoke records.
+const ReasonRevokedByUser = "revoked by user"
+
+// Revoke revokes one of the owner's app passwords and announces it.
+// Another owner's id, or one already revoked: ErrNotFound.
+func (s *Store) Revoke(ctx context.Context, jid, id string) error {
+	return s.tx(ctx, "revoke", func(tx *sql.Tx) ([]Event, error) {
+		var grantID string
+		err := tx.QueryRowContext(ctx, `UPDATE credentials SET revoked_at = $1, revoked_reason = $2
+			WHERE id = $3 AND owner_jid = $4 AND revoked_at IS NULL RETURNING grant_id`,
+			toDB(s.now()), ReasonRevokedByUser, id, jid).Scan(&grantID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, ErrNotFound
+		}
+		if err != nil {
+			return nil, err
+		}
+		return []Event{{Kind: EventCredentialRevoked, Owner: jid, GrantID: grantID,
+			CredentialID: id, Reason: ReasonRevokedByUser}}, nil
+	})
+}

@@ -1,0 +1,55 @@
+package credstore
+
+import (
+	"errors"
+	"testing"
+)
+
+// Two stores on one PostgreSQL database, as two proxy replicas: each sees
+// the other's new and revoked passwords, and a revocation on one reaches
+// the other's subscribers.
+func TestTwoReplicasShareOnePostgres(t *testing.T) {
+	b := postgresBackend(t)
+	one, two := b.open(t), b.open(t)
+	ctx := t.Context()
+	subTwo := two.Subscribe()
+	defer subTwo.Close()
+
+	ap, secret := create(t, one, alice, "phone")
+	if v, err := two.Verify(ctx, alice.JID, secret.Reveal(), "a"); err != nil || v.ID != ap.ID {
+		t.Fatalf("replica two: Verify = %+v, %v", v, err)
+	}
+	if list, err := two.List(ctx, alice.JID); err != nil || len(list) != 1 {
+		t.Errorf("replica two: List = %+v, %v", list, err)
+	}
+
+	if err := one.Revoke(ctx, alice.JID, ap.ID); err != nil {
+		t.Fatal(err)
+	}
+	want := Event{Kind: EventCredentialRevoked, Owner: alice.JID, GrantID: ap.GrantID, CredentialID: ap.ID, Reason: ReasonRevokedByUser}
+	if ev := nextEvent(t, subTwo); ev != want {
+		t.Errorf("replica two heard %+v, want %+v", ev, want)
+	}
+	if _, err := two.Verify(ctx, alice.JID, secret.Reveal(), "a"); !errors.Is(err, ErrRevoked) {
+		t.Errorf("replica two after the revocation: %v, want ErrRevoked", err)
+	}
+}
+
+// Every subscriber of the revoking store hears it (on PostgreSQL through
+// the store's own LISTEN, like any other replica's).
+func TestRevocationReachesEverySubscriber(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := b.open(t)
+		subs := []*Subscription{s.Subscribe(), s.Subscribe()}
+		ap, _ := create(t, s, alice, "phone")
+		if err := s.Revoke(t.Context(), alice.JID, ap.ID); err != nil {
+			t.Fatal(err)
+		}
+		for i, sub := range subs {
+			if ev := nextEvent(t, sub); ev.Kind != EventCredentialRevoked || ev.CredentialID != ap.ID {
+				t.Errorf("subscriber %d: %+v", i, ev)
+			}
+			sub.Close()
+		}
+	})
+}
