@@ -83,8 +83,12 @@ func (c *conn) exchange(el *element) (*loginResult, *saslauth.Failure, error) {
 	if err != nil {
 		return nil, &saslauth.Failure{Condition: saslauth.MalformedRequest, Cause: err}, nil
 	}
+	actx := c.ctx
+	if c.remoteIP.IsValid() {
+		actx = saslauth.WithClientAddr(c.ctx, c.remoteIP.String())
+	}
 	for step := 0; ; step++ {
-		challenge, done, err := sess.Next(c.ctx, resp)
+		challenge, done, err := sess.Next(actx, resp)
 		if err != nil {
 			if c.isShutdown() || c.ctx.Err() != nil {
 				return nil, nil, &streamErr{cond: condConnectionTimeout, cause: err} // or system-shutdown: see classify

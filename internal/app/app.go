@@ -9,11 +9,14 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
 
+	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/credstore"
+	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/grantcheck"
 	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/config"
 	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/metrics"
 	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/tlscerts"
@@ -33,6 +36,8 @@ type App struct {
 	dialers []*upstream.Dialer
 	server  *proxy.Server
 	metrics *metrics.Metrics
+	store   *credstore.Store    // nil: no app passwords
+	checker *grantcheck.Checker // with store
 
 	listeners []boundListener
 	metricsLn net.Listener
@@ -73,6 +78,16 @@ func New(cfg *config.Config, log zerolog.Logger) (*App, error) {
 		Observer: a.metrics,
 		Logger:   log,
 	}
+	if a.store, err = openStore(cfg); err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	if a.store != nil {
+		a.checker = grantcheck.New(grantcheck.Config{
+			Store: grantStore{a.store}, Refresher: grantRefresher{a.oauth},
+			Interval: cfg.AppPasswords.Recheck, Grace: cfg.AppPasswords.Grace,
+			Observe: a.metrics.GrantCheck, Logger: log,
+		})
+	}
 	auth := oauthAuthenticator{client: a.oauth}
 	for i, d := range cfg.Domains {
 		uc, err := upstreamConfig(d, log)
@@ -85,14 +100,22 @@ func New(cfg *config.Config, log zerolog.Logger) (*App, error) {
 			return nil, fmt.Errorf("domains[%d].upstream: %w", i, err)
 		}
 		a.dialers = append(a.dialers, dialer)
+		var domainAuth saslauth.Authenticator = auth
+		// PLAIN needs the password grant (whose token also serves the token strategy)
+		// or app passwords, which only the managed strategy can log in with.
+		allowPlain := cfg.OAuth.ResourceOwnerPassword && a.oauth.CanPassword()
+		if a.store != nil && d.Upstream.Credentials == "managed" {
+			domainAuth = appPasswordAuthenticator{store: a.store, checker: a.checker, next: auth,
+				grant: allowPlain, domain: strings.ToLower(d.Name), metrics: a.metrics}
+			allowPlain = true
+		}
 		pc.Domains = append(pc.Domains, proxy.Domain{
 			Name: d.Name,
 			SASL: saslauth.Config{
-				Authenticator: auth,
+				Authenticator: domainAuth,
 				Domain:        d.Name,
-				// PLAIN needs the password grant (whose token also serves the token strategy);
-				// passthrough needs a password, so OAUTHBEARER cannot feed it.
-				AllowPlain:       cfg.OAuth.ResourceOwnerPassword && a.oauth.CanPassword(),
+				// Passthrough needs a password, so OAUTHBEARER cannot feed it.
+				AllowPlain:       allowPlain,
 				AllowOAuthBearer: a.oauth.CanValidate() && d.Upstream.Credentials != "passthrough",
 				Scope:            cfg.OAuth.Scope,
 				DiscoveryURL:     a.oauth.DiscoveryURL(),
@@ -264,6 +287,13 @@ func (a *App) Run(ctx context.Context) error {
 	a.oauth.Start(bg)
 	for _, d := range a.dialers {
 		d.Start(bg)
+	}
+	if a.store != nil {
+		defer a.store.Close()
+		go a.checker.Run(bg)
+		sub := a.store.Subscribe()
+		defer sub.Close()
+		go a.endRevokedSessions(sub)
 	}
 
 	serveCtx, stopServing := context.WithCancel(context.Background())

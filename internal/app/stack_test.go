@@ -28,6 +28,7 @@ type stack struct {
 	metrics          string
 	logs             *syncBuffer
 	roots            *x509.CertPool
+	app              *app.App
 }
 
 // startStack runs the proxy until the test ends. extra is appended to the config.
@@ -99,7 +100,7 @@ func startStackReady(t testing.TB, env *testenv.Env, yaml string, waitReady bool
 	}
 	roots.AppendCertsFromPEM(pem)
 	addrs := a.Addrs()
-	return &stack{env: env, starttls: addrs[0], direct: addrs[1], metrics: a.MetricsAddr(), logs: logs, roots: roots}
+	return &stack{env: env, starttls: addrs[0], direct: addrs[1], metrics: a.MetricsAddr(), logs: logs, roots: roots, app: a}
 }
 
 func (s *stack) tlsConfig() *tls.Config {

@@ -11,6 +11,9 @@ type Config struct {
 	OAuth     OAuth      `mapstructure:"oauth"`
 	Limits    Limits     `mapstructure:"limits"`
 	Metrics   Metrics    `mapstructure:"metrics"`
+	// Store and AppPasswords: the credential layer bound to the IdP.
+	Store        Store        `mapstructure:"store"`
+	AppPasswords AppPasswords `mapstructure:"app_passwords"`
 }
 
 // Log chooses verbosity and format.
@@ -135,6 +138,8 @@ func Default() Config {
 			NegativeCacheTTL:      10 * time.Second,
 			CacheSize:             10000,
 		},
+		Store:        Store{Driver: "sqlite"},
+		AppPasswords: AppPasswords{Recheck: 15 * time.Minute, Grace: time.Hour},
 		Limits: Limits{
 			PreAuthTimeout:  30 * time.Second,
 			MaxElementBytes: 64 << 10,

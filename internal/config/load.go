@@ -103,6 +103,9 @@ func (c *Config) readSecretFiles() error {
 	if err := readSecret(&c.OAuth.ClientSecret, c.OAuth.ClientSecretFile, "oauth.client_secret"); err != nil {
 		return err
 	}
+	if err := c.readStoreSecrets(); err != nil {
+		return err
+	}
 	for i := range c.Domains {
 		u := &c.Domains[i].Upstream
 		key := fmt.Sprintf("domains[%d].upstream.", i)
@@ -155,4 +158,8 @@ func (c *Config) resolvePaths(dir string) {
 	}
 	abs(&c.OAuth.CAFile)
 	abs(&c.OAuth.ClientSecretFile)
+	abs(&c.Store.Path)
+	abs(&c.Store.DSNFile)
+	abs(&c.Store.SecretKeyFile)
+	abs(&c.Store.EncryptionKeysFile)
 }

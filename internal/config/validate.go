@@ -27,6 +27,7 @@ func (c *Config) Validate() error {
 
 	oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	oneOf("log.format", c.Log.Format, "json", "console")
+	c.validateStore(bad)
 
 	if len(c.Listeners) == 0 {
 		bad("listeners", "at least one listener is required")

@@ -1,0 +1,122 @@
+package config
+
+import (
+	"encoding/base64"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+)
+
+// Store is where app passwords (and the IdP grants behind them) live.
+// Neither path nor dsn set: no credential store, no app passwords.
+type Store struct {
+	Driver    string `mapstructure:"driver"` // sqlite | postgres
+	Path      string `mapstructure:"path"`   // sqlite file
+	DSN       string `mapstructure:"dsn"`    // postgres
+	DSNFile   string `mapstructure:"dsn_file"`
+	SecretKey string `mapstructure:"secret_key"` // keys the app-password hashes (and, by default, the encryption)
+	// SecretKeyFile holds SecretKey.
+	SecretKeyFile string `mapstructure:"secret_key_file"`
+	// EncryptionKeys are "id:base64(32 bytes)"; the first seals refresh tokens,
+	// all open them. Empty: one key derived from SecretKey.
+	EncryptionKeys     []string `mapstructure:"encryption_keys"`
+	EncryptionKeysFile string   `mapstructure:"encryption_keys_file"` // one "id:base64" per line
+}
+
+// Enabled reports whether a credential store is configured.
+func (s Store) Enabled() bool { return s.Path != "" || s.DSN != "" }
+
+// AppPasswords tunes how app passwords stay bound to the IdP.
+type AppPasswords struct {
+	// Recheck is the most a grant goes without asking the IdP (a refresh).
+	Recheck time.Duration `mapstructure:"recheck"`
+	// Grace is how long past Recheck app passwords keep working while the IdP
+	// cannot be reached; after it, logins get temporary-auth-failure.
+	Grace time.Duration `mapstructure:"grace"`
+}
+
+// EncryptionKey is one parsed store encryption key.
+type EncryptionKey struct {
+	ID  string
+	Key []byte
+}
+
+// ParseEncryptionKeys reads "id:base64" entries; errors never echo a key.
+func ParseEncryptionKeys(entries []string) ([]EncryptionKey, error) {
+	var out []EncryptionKey
+	for i, e := range entries {
+		id, b64, ok := strings.Cut(strings.TrimSpace(e), ":")
+		if !ok || id == "" {
+			return nil, fmt.Errorf("entry %d: want id:base64-key", i+1)
+		}
+		key, err := base64.StdEncoding.DecodeString(b64)
+		if err != nil || len(key) != 32 {
+			return nil, fmt.Errorf("key %q: want 32 bytes in base64 (openssl rand -base64 32)", id)
+		}
+		out = append(out, EncryptionKey{ID: id, Key: key})
+	}
+	return out, nil
+}
+
+func (c *Config) readStoreSecrets() error {
+	s := &c.Store
+	if err := readSecret(&s.DSN, s.DSNFile, "store.dsn"); err != nil {
+		return err
+	}
+	if err := readSecret(&s.SecretKey, s.SecretKeyFile, "store.secret_key"); err != nil {
+		return err
+	}
+	if s.EncryptionKeysFile == "" {
+		return nil
+	}
+	if len(s.EncryptionKeys) > 0 {
+		return fmt.Errorf("store.encryption_keys and store.encryption_keys_file are both set: keep one")
+	}
+	b, err := os.ReadFile(s.EncryptionKeysFile)
+	if err != nil {
+		return fmt.Errorf("store.encryption_keys_file: %w", err)
+	}
+	for line := range strings.Lines(string(b)) {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			s.EncryptionKeys = append(s.EncryptionKeys, line)
+		}
+	}
+	return nil
+}
+
+func (c *Config) validateStore(bad func(string, string, ...any)) {
+	s := c.Store
+	switch s.Driver {
+	case "sqlite":
+		if s.DSN != "" {
+			bad("store.dsn", "is for driver postgres; sqlite uses store.path")
+		}
+	case "postgres":
+		if s.DSN == "" {
+			bad("store.dsn", "required with driver postgres (or dsn_file)")
+		}
+		if s.Path != "" {
+			bad("store.path", "is for driver sqlite; postgres uses store.dsn")
+		}
+	default:
+		bad("store.driver", "%q is not one of sqlite, postgres", s.Driver)
+	}
+	if !s.Enabled() {
+		return
+	}
+	if s.SecretKey == "" {
+		bad("store.secret_key", "required with a credential store (or secret_key_file); %s", secretKeyHint)
+	} else if err := checkSecretKey(s.SecretKey); err != nil {
+		bad("store.secret_key", "%v", err)
+	}
+	if _, err := ParseEncryptionKeys(s.EncryptionKeys); err != nil {
+		bad("store.encryption_keys", "%v", err)
+	}
+	if c.AppPasswords.Recheck < time.Second {
+		bad("app_passwords.recheck", "must be at least 1s")
+	}
+	if c.AppPasswords.Grace < 0 {
+		bad("app_passwords.grace", "must not be negative")
+	}
+}
