@@ -197,29 +197,23 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, directTLS bool) err
 		}
 	}()
 
-	var backoff time.Duration
+	var backoff acceptBackoff
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
 			if ctx.Err() != nil || s.isClosing() {
 				return nil
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
-				// Out of file descriptors and the like: wait instead of spinning.
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				s.log.Warn().Err(err).Dur("retry_in", backoff).Msg("accept failed")
-				select {
-				case <-time.After(backoff):
-					continue
-				case <-ctx.Done():
-					return nil
-				}
+			if backoff.retry(ctx, s.log, err) {
+				continue
+			}
+			if ctx.Err() != nil {
+				return nil
 			}
 			ln.Close()
 			return err
 		}
-		backoff = 0
+		backoff.reset()
 		c := newConn(s, nc, directTLS)
 		if !s.track(c) {
 			nc.Close()
@@ -227,11 +221,6 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, directTLS bool) err
 		}
 		go c.serve()
 	}
-}
-
-func isTemporary(err error) bool {
-	var t interface{ Temporary() bool }
-	return errors.As(err, &t) && t.Temporary()
 }
 
 func (s *Server) isClosing() bool {
