@@ -170,21 +170,37 @@ func TestLoginGuardGrowingDelays(t *testing.T) {
 	}
 }
 
+// fail is one failed attempt, if the guard lets it through.
+func (g *loginGuard) fail(keys []string) {
+	if g.begin(keys) == nil {
+		g.end(keys, true)
+	}
+}
+
+// blocks reports whether the guard turns an attempt away now.
+func (g *loginGuard) blocks(keys []string) bool {
+	if err := g.begin(keys); err != nil {
+		return true
+	}
+	g.end(keys, false)
+	return false
+}
+
 func TestLoginGuardSuccessForgetsUser(t *testing.T) {
 	limits := Limits{FreeFailures: 1, FailureDelay: time.Hour}
 	limits.setDefaults()
 	g := newLoginGuard(&limits)
-	keys := keysFor(netip.Addr{}, "bob")
-	g.failed(keys)
-	if g.blocked(keys) != 0 {
+	keys := g.keysFor(netip.Addr{}, "bob")
+	g.fail(keys)
+	if g.blocks(keys) {
 		t.Fatal("blocked after a free failure")
 	}
-	g.failed(keys)
-	if g.blocked(keys) == 0 {
+	g.fail(keys)
+	if !g.blocks(keys) {
 		t.Fatal("not blocked after a failure beyond the free ones")
 	}
 	g.succeeded("BOB")
-	if g.blocked(keys) != 0 {
+	if g.blocks(keys) {
 		t.Fatal("success did not forget the user's failures")
 	}
 }
@@ -195,15 +211,15 @@ func TestLoginGuardForgetsAfterQuietPeriod(t *testing.T) {
 	g := newLoginGuard(&limits)
 	now := time.Unix(1000, 0)
 	g.now = func() time.Time { return now }
-	keys := keysFor(netip.MustParseAddr("192.0.2.1"), "")
-	g.failed(keys)
-	g.failed(keys)
-	if g.blocked(keys) == 0 {
+	keys := g.keysFor(netip.MustParseAddr("192.0.2.1"), "")
+	g.fail(keys)
+	g.fail(keys)
+	if !g.blocks(keys) {
 		t.Fatal("not blocked")
 	}
 	now = now.Add(idleTTL + time.Minute)
-	g.failed(keys) // counted from scratch: a free failure again
-	if g.blocked(keys) != 0 {
+	g.fail(keys) // counted from scratch: a free failure again
+	if g.blocks(keys) {
 		t.Fatal("old failures still counted after a quiet period")
 	}
 }
