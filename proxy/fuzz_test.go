@@ -55,7 +55,7 @@ func FuzzPreAuth(f *testing.F) {
 			c.tlsDone = in[0]%2 == 1
 			in = in[1:]
 		}
-		if !srv.track(c) {
+		if srv.track(c) != tracked {
 			t.Fatal("server closed")
 		}
 		done := make(chan struct{})

@@ -15,6 +15,11 @@ type Limits struct {
 	// MaxConnections bounds open client connections; more get resource-constraint.
 	// Default 10000.
 	MaxConnections int
+	// MaxPreAuth bounds the connections not yet past <success/> (resource-constraint
+	// beyond), MaxPreAuthPerClient those of one client (policy-violation beyond), so
+	// that slow or idle handshakes cannot fill MaxConnections. Defaults 1000, 32.
+	MaxPreAuth          int
+	MaxPreAuthPerClient int
 	// ConnectionRate and ConnectionBurst bound new connections per client IP
 	// (token bucket); more get policy-violation. Defaults 10/s, burst 30.
 	ConnectionRate  float64
@@ -41,6 +46,8 @@ func (l *Limits) setDefaults() {
 		}
 	}
 	def(&l.MaxConnections, 10000)
+	def(&l.MaxPreAuth, 1000)
+	def(&l.MaxPreAuthPerClient, 32)
 	def(&l.ConnectionBurst, 30)
 	def(&l.FreeFailures, 5)
 	def(&l.MaxConcurrentPasswordGrants, 100)

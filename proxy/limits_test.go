@@ -43,17 +43,9 @@ func TestMaxConnectionsGetsResourceConstraint(t *testing.T) {
 		c.Limits.MaxConnections = 2
 		c.Observer = obs
 	})
-	first, second := e.dial(e.addr), e.dial(e.addr)
-	first.send(clientHeader)
-	first.expect("<starttls")
-	second.send(clientHeader)
-	second.expect("<starttls")
-
-	third := e.dial(e.addr)
-	third.send(clientHeader)
-	if got := third.rest(); !strings.Contains(got, streamErrorXML("resource-constraint")) {
-		t.Fatalf("third connection got %q", got)
-	}
+	first := e.preAuthClient()
+	e.preAuthClient()
+	e.expectRefused("resource-constraint")
 	if obs.count("max_connections") != 1 {
 		t.Errorf("refusal not counted")
 	}
@@ -90,16 +82,9 @@ func TestConnectionRatePerIP(t *testing.T) {
 		c.Observer = obs
 	})
 	for i := 0; i < 3; i++ {
-		c := e.dial(e.addr)
-		c.send(clientHeader)
-		c.expect("<starttls")
-		c.conn.Close()
+		e.preAuthClient().conn.Close()
 	}
-	c := e.dial(e.addr)
-	c.send(clientHeader)
-	if got := c.rest(); !strings.Contains(got, streamErrorXML("policy-violation")) {
-		t.Fatalf("fourth connection got %q", got)
-	}
+	e.expectRefused("policy-violation")
 	if obs.count("connection_rate") != 1 {
 		t.Errorf("refusal not counted")
 	}

@@ -62,6 +62,7 @@ func (c *conn) handoff(l *loginResult) bool {
 	c.cancel() // the pre-auth context and its timer are no longer needed
 	c.ctx, c.cancel = nil, func() {}
 	c.mu.Unlock()
+	c.s.leavePreAuth(c)
 
 	r.user = l.result.Username
 	c.log.Info().Str("mechanism", l.result.Mechanism).Str("user", r.user).Msg("logged in")

@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -86,8 +87,8 @@ type Server struct {
 	log     zerolog.Logger
 
 	directTLS, starttlsTLS *tls.Config
-	rates                  *connRates
-	sniHint                sync.Map // *tlsrecord.Conn -> stream domain, during STARTTLS handshakes
+	refusing               atomic.Int32 // refused connections being answered
+	sniHint                sync.Map     // *tlsrecord.Conn -> stream domain, during STARTTLS handshakes
 
 	// base is the parent of every connection's context; cancelled once all is over.
 	base       context.Context
@@ -97,6 +98,7 @@ type Server struct {
 	closing   bool
 	listeners map[net.Listener]struct{}
 	conns     map[*conn]struct{}
+	admission *admission
 	wg        sync.WaitGroup // connection and relay goroutines
 }
 
@@ -160,7 +162,7 @@ func New(cfg Config) (*Server, error) {
 		cancelBase: cancel,
 		listeners:  make(map[net.Listener]struct{}),
 		conns:      make(map[*conn]struct{}),
-		rates:      newConnRates(&cfg.Limits),
+		admission:  newAdmission(&cfg.Limits),
 	}
 	s.directTLS, s.starttlsTLS = s.tlsConfigs()
 	return s, nil
@@ -215,9 +217,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, directTLS bool) err
 		}
 		backoff.reset()
 		c := newConn(s, nc, directTLS)
-		if !s.track(c) {
+		switch s.track(c) {
+		case closing:
 			nc.Close()
 			return nil
+		case refused:
+			continue
 		}
 		go c.serve()
 	}
@@ -229,22 +234,54 @@ func (s *Server) isClosing() bool {
 	return s.closing
 }
 
-// track registers c and counts its goroutine; false once Shutdown has begun.
-func (s *Server) track(c *conn) bool {
+type trackResult int
+
+const (
+	tracked trackResult = iota
+	refused             // a limit turned c away; it is being answered
+	closing             // Shutdown has begun
+)
+
+// track registers c and counts its goroutine, unless a limit refuses it: then its
+// answer is under way and c is not counted anywhere.
+func (s *Server) track(c *conn) trackResult {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closing {
-		return false
+		return closing
 	}
-	if max := s.cfg.Limits.MaxConnections; max > 0 && len(s.conns) >= max {
-		c.refuse(&streamErr{cond: condResourceConstraint, text: "too many connections", cause: errTooManyConnections}, "max_connections")
-	} else if !s.rates.allow(c.remoteIP) {
-		c.refuse(&streamErr{cond: condPolicyViolation, text: "connecting too often", cause: errConnectionRate}, "connection_rate")
+	if se, reason := s.admission.admit(len(s.conns), c.client); se != nil {
+		c.cancel()
+		s.cfg.Observer.Refused(reason)
+		c.log.Info().Str("stream_error", se.cond).AnErr("cause", se.cause).Msg("connection refused")
+		if s.refusing.Add(1) > maxRefusing {
+			s.refusing.Add(-1)
+			c.raw.Close()
+			return refused
+		}
+		s.wg.Add(1)
+		go s.answerRefusal(c.raw, c.directTLS, se)
+		return refused
 	}
+	c.preAuthSlot = true
 	s.conns[c] = struct{}{}
 	s.wg.Add(1)
 	s.cfg.Observer.ConnOpened(listenerName(c.directTLS))
-	return true
+	return tracked
+}
+
+// leavePreAuth gives back c's pre-auth slot, once.
+func (s *Server) leavePreAuth(c *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.leavePreAuthLocked(c)
+}
+
+func (s *Server) leavePreAuthLocked(c *conn) {
+	if c.preAuthSlot {
+		c.preAuthSlot = false
+		s.admission.release(c.client)
+	}
 }
 
 // untrack forgets c and ends the count of its goroutine.
@@ -257,6 +294,7 @@ func (s *Server) forget(c *conn) {
 	s.mu.Lock()
 	_, open := s.conns[c]
 	delete(s.conns, c)
+	s.leavePreAuthLocked(c)
 	s.mu.Unlock()
 	if open {
 		s.cfg.Observer.ConnClosed(listenerName(c.directTLS))
