@@ -277,8 +277,12 @@ func (c *conn) classify(err error) *streamErr {
 		return nil
 	case errors.Is(err, errStreamEnded):
 		return nil
-	case errors.Is(err, errTooBig), errors.Is(err, errTooDeep):
+	case errors.Is(err, errTooBig):
 		return &streamErr{cond: condPolicyViolation, text: "element too big", cause: err}
+	case errors.Is(err, errTooDeep), errors.Is(err, errManyAttrs):
+		return &streamErr{cond: condPolicyViolation, text: err.Error(), cause: err}
+	case errors.Is(err, errDupAttr):
+		return &streamErr{cond: condNotWellFormed, text: err.Error(), cause: err}
 	case errors.Is(err, errRestricted):
 		return &streamErr{cond: condRestrictedXML, cause: err}
 	case errors.Is(err, errStreamText):
