@@ -39,7 +39,7 @@ func (a *admission) admit(open int, client netip.Prefix) (*streamErr, string) {
 	case l.MaxPreAuth > 0 && a.preAuth >= l.MaxPreAuth:
 		return &streamErr{cond: condResourceConstraint, text: "too many connections", cause: errTooManyPreAuth}, "pre_auth_connections"
 	case l.MaxPreAuthPerClient > 0 && client.IsValid() && a.byClient[client] >= l.MaxPreAuthPerClient:
-		return &streamErr{cond: condPolicyViolation, text: "too many connections from your address", cause: errClientPreAuth}, "pre_auth_per_client"
+		return &streamErr{cond: condPolicyViolation, text: "too many connections from your address", cause: errClientPreAuth}, "pre_auth_per_ip"
 	case !a.rates.allow(client.Addr()):
 		return &streamErr{cond: condPolicyViolation, text: "connecting too often", cause: errConnectionRate}, "connection_rate"
 	}

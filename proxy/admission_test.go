@@ -107,7 +107,7 @@ func TestPreAuthCapPerClient(t *testing.T) {
 	first := e.preAuthClient()
 	e.preAuthClient()
 	e.expectRefused("policy-violation")
-	if obs.count("pre_auth_per_client") != 1 {
+	if obs.count("pre_auth_per_ip") != 1 {
 		t.Errorf("refusal not counted")
 	}
 	first.conn.Close()

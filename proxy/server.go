@@ -170,10 +170,11 @@ func New(cfg Config) (*Server, error) {
 
 func normDomain(s string) string { return strings.ToLower(strings.TrimSuffix(s, ".")) }
 
-// Serve accepts connections on ln until ctx is done, ln fails, or Shutdown. directTLS
-// says whether clients start with a TLS handshake (XEP-0368) or with a plaintext stream
-// and STARTTLS. ctx governs only the accepting: connections live on until they end or
-// Shutdown ends them. Serve closes ln. It returns nil when stopped by ctx or Shutdown.
+// Serve accepts connections on ln until ctx is done, ln is closed, or Shutdown.
+// directTLS says whether clients start with a TLS handshake (XEP-0368) or with a
+// plaintext stream and STARTTLS. ctx governs only the accepting: connections live on
+// until they end or Shutdown ends them. Other accept errors (EMFILE...) are retried
+// after a pause. Serve closes ln. It returns nil when stopped by ctx or Shutdown.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, directTLS bool) error {
 	s.mu.Lock()
 	if s.closing {
