@@ -180,3 +180,22 @@ func TestPerClientLimitsKeyIPv6ByPrefix(t *testing.T) {
 		t.Errorf("%d connections within the rate from one /64, want 1 (the burst)", rated)
 	}
 }
+
+// Refused clients that neither send nor read nor close cost the server nothing
+// once their answer's short linger has passed.
+func TestRefusalsLeaveNothingBehind(t *testing.T) {
+	obs := &countingObserver{}
+	e := newEnv(t, nil, func(c *Config) {
+		c.Limits.ConnectionRate = 0.001 // no refill during the test
+		c.Limits.ConnectionBurst = 1
+		c.Observer = obs
+	})
+	before := warmGoroutines(t, e) // takes the only token
+	for range 20 {
+		e.dial(e.addr) // held open, silent, until the test ends
+		e.dial(e.tlsAddr)
+	}
+	waitFor(t, "all to be refused", func() bool { return obs.count("connection_rate") == 40 })
+	waitFor(t, "refusals to be answered", func() bool { return e.srv.refusing.Load() == 0 })
+	noLeak(t, e, before)
+}
