@@ -33,12 +33,7 @@ func (c *countingConn) bytesRead() int {
 // A Direct TLS client a limit turns away is closed before any ServerHello: a
 // refusal must not cost the proxy a handshake.
 func TestRefusedDirectTLSClientGetsNoHandshake(t *testing.T) {
-	obs := &countingObserver{}
-	e := newEnv(t, nil, func(c *Config) {
-		c.Limits.ConnectionRate = 0.001 // no refill during the test
-		c.Limits.ConnectionBurst = 1
-		c.Observer = obs
-	})
+	e, obs := rateLimitedEnv(t, 1)
 	e.directTLS() // takes the only token
 
 	c := e.dial(e.tlsAddr)
@@ -184,12 +179,7 @@ func TestPerClientLimitsKeyIPv6ByPrefix(t *testing.T) {
 // Refused clients that neither send nor read nor close cost the server nothing
 // once their answer's short linger has passed.
 func TestRefusalsLeaveNothingBehind(t *testing.T) {
-	obs := &countingObserver{}
-	e := newEnv(t, nil, func(c *Config) {
-		c.Limits.ConnectionRate = 0.001 // no refill during the test
-		c.Limits.ConnectionBurst = 1
-		c.Observer = obs
-	})
+	e, obs := rateLimitedEnv(t, 1)
 	before := warmGoroutines(t, e) // takes the only token
 	for range 20 {
 		e.dial(e.addr) // held open, silent, until the test ends

@@ -74,13 +74,19 @@ func TestMaxConnectionsGetsResourceConstraint(t *testing.T) {
 	})
 }
 
-func TestConnectionRatePerIP(t *testing.T) {
+// rateLimitedEnv is a proxy whose clients may connect burst times in all.
+func rateLimitedEnv(t *testing.T, burst int) (*env, *countingObserver) {
 	obs := &countingObserver{}
 	e := newEnv(t, nil, func(c *Config) {
 		c.Limits.ConnectionRate = 0.001 // no refill during the test
-		c.Limits.ConnectionBurst = 3
+		c.Limits.ConnectionBurst = burst
 		c.Observer = obs
 	})
+	return e, obs
+}
+
+func TestConnectionRatePerIP(t *testing.T) {
+	e, obs := rateLimitedEnv(t, 3)
 	for i := 0; i < 3; i++ {
 		e.preAuthClient().conn.Close()
 	}
