@@ -35,7 +35,7 @@ type Limits struct {
 	// all clients; more wait for a slot. Default 100.
 	MaxConcurrentPasswordGrants int
 	// IPv6PrefixBits is how much of an IPv6 address names one client in every
-	// per-client limit: one host usually holds a whole /64. Default 64.
+	// per-client limit: one host usually holds a whole /64. Default 64; 1 to 128.
 	IPv6PrefixBits int
 }
 

@@ -117,6 +117,9 @@ func New(cfg Config) (*Server, error) {
 		cfg.WriteTimeout = DefaultWriteTimeout
 	}
 	cfg.Limits.setDefaults()
+	if b := cfg.Limits.IPv6PrefixBits; b < 1 || b > 128 {
+		return nil, fmt.Errorf("%w: IPv6 prefix of %d bits", ErrConfig, b)
+	}
 	if cfg.Observer == nil {
 		cfg.Observer = nopObserver{}
 	}
