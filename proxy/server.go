@@ -250,28 +250,36 @@ const (
 // answer is under way and c is not counted anywhere.
 func (s *Server) track(c *conn) trackResult {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.closing {
+		s.mu.Unlock()
 		return closing
 	}
-	if se, reason := s.admission.admit(len(s.conns), c.client); se != nil {
-		c.cancel()
-		s.cfg.Observer.Refused(reason)
-		c.log.Info().Str("stream_error", se.cond).AnErr("cause", se.cause).Msg("connection refused")
-		if s.refusing.Add(1) > maxRefusing {
-			s.refusing.Add(-1)
-			c.raw.Close()
-			return refused
-		}
-		s.wg.Add(1)
-		go s.answerRefusal(c.raw, c.directTLS, se)
-		return refused
+	se, reason := s.admission.admit(len(s.conns), c.client)
+	if se == nil {
+		c.preAuthSlot = true
+		s.conns[c] = struct{}{}
 	}
-	c.preAuthSlot = true
-	s.conns[c] = struct{}{}
-	s.wg.Add(1)
-	s.cfg.Observer.ConnOpened(listenerName(c.directTLS))
-	return tracked
+	answer := se == nil || s.refusing.Add(1) <= maxRefusing
+	if answer {
+		s.wg.Add(1) // under s.mu: Shutdown's wait sees it
+	} else {
+		s.refusing.Add(-1) // too many being answered: this one is just closed
+	}
+	s.mu.Unlock()
+
+	if se == nil {
+		s.cfg.Observer.ConnOpened(listenerName(c.directTLS))
+		return tracked
+	}
+	c.cancel()
+	s.cfg.Observer.Refused(reason)
+	c.log.Info().Str("stream_error", se.cond).AnErr("cause", se.cause).Msg("connection refused")
+	if answer {
+		go s.answerRefusal(c.raw, c.directTLS, se)
+	} else {
+		c.raw.Close()
+	}
+	return refused
 }
 
 // leavePreAuth gives back c's pre-auth slot, once.
