@@ -63,9 +63,9 @@ type conn struct {
 	mech       string // mechanism of the last <auth/>, for logs
 
 	remoteIP netip.Addr
-	// refusal, when set, is the stream error this connection gets right after its
-	// first stream header: a limit turned it away.
-	refusal *streamErr
+	client   netip.Prefix // remoteIP as per-client limits see it
+	// preAuthSlot: c counts against the pre-auth limits. Guarded by Server.mu.
+	preAuthSlot bool
 
 	mu       sync.Mutex // guards state, shutdown, relay
 	state    connState
@@ -81,6 +81,9 @@ func newConn(s *Server, nc net.Conn, directTLS bool) *conn {
 	_ = nc.SetDeadline(c.deadline)
 	c.ctx, c.cancel = context.WithDeadline(withRemoteIP(s.base, nc.RemoteAddr()), c.deadline)
 	c.remoteIP = remoteIP(c.ctx)
+	if c.remoteIP.IsValid() {
+		c.client = clientKey(c.remoteIP, s.cfg.Limits.IPv6PrefixBits)
+	}
 	c.log = s.log.With().Str("conn", c.id).Str("remote", nc.RemoteAddr().String()).Bool("direct_tls", directTLS).Logger()
 	return c
 }
@@ -205,31 +208,7 @@ func (c *conn) openStream() error {
 		return &streamErr{cond: condUnsupportedVersion, text: "version 1.0 is required"}
 	}
 	c.headerSent = true
-	if err := c.write(streamHeader(d.Name, c.streamID)); err != nil {
-		return err
-	}
-	if c.refusal != nil {
-		return c.refusal
-	}
-	return nil
-}
-
-// refusedDeadline bounds the life of a connection a limit turned away.
-const refusedDeadline = 5 * time.Second
-
-var (
-	errTooManyConnections = errors.New("connection limit reached")
-	errConnectionRate     = errors.New("connection rate limit reached")
-)
-
-// refuse marks c to be answered with se after its first stream header, soon.
-func (c *conn) refuse(se *streamErr, reason string) {
-	c.refusal = se
-	c.s.cfg.Observer.Refused(reason)
-	if d := time.Now().Add(refusedDeadline); d.Before(c.deadline) {
-		c.deadline = d
-		_ = c.raw.SetDeadline(d)
-	}
+	return c.write(streamHeader(d.Name, c.streamID))
 }
 
 // next reads the next first-level element, counting it against the pre-auth bound.
@@ -298,8 +277,12 @@ func (c *conn) classify(err error) *streamErr {
 		return nil
 	case errors.Is(err, errStreamEnded):
 		return nil
-	case errors.Is(err, errTooBig), errors.Is(err, errTooDeep):
+	case errors.Is(err, errTooBig):
 		return &streamErr{cond: condPolicyViolation, text: "element too big", cause: err}
+	case errors.Is(err, errTooDeep), errors.Is(err, errManyAttrs):
+		return &streamErr{cond: condPolicyViolation, text: err.Error(), cause: err}
+	case errors.Is(err, errDupAttr):
+		return &streamErr{cond: condNotWellFormed, text: err.Error(), cause: err}
 	case errors.Is(err, errRestricted):
 		return &streamErr{cond: condRestrictedXML, cause: err}
 	case errors.Is(err, errStreamText):

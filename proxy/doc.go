@@ -15,7 +15,9 @@
 //	...
 //	srv.Shutdown(drainCtx)
 //
-// One connection's life, in files: server.go (listeners, limits, shutdown), tls.go
+// One connection's life, in files: server.go (listeners, shutdown), accept.go
+// (accept errors), admission.go (connection limits, decided before any read),
+// limits.go and loginguard.go (per-client rates, failed-login throttle), tls.go
 // (handshakes, certificate choice), conn.go (the state machine up to <success/>),
 // xmlin.go and xmlout.go (the restricted pre-auth XML stream), sasl.go (driving a
 // saslauth.Session), relay.go (handoff and close semantics), relaydir.go (one
@@ -32,8 +34,9 @@
 // of the biggest record it ever received, so busy sessions cost more.
 //
 // Before <success/> the proxy parses every byte with a bounded encoding/xml decoder:
-// one element at most Config.MaxElementBytes, the whole phase at most
-// Config.PreAuthTimeout, no comments, processing instructions or DTDs. After it the
+// one element at most Config.MaxElementBytes, 16 levels deep and 32 attributes a
+// tag, no duplicate attribute, the whole phase at most Config.PreAuthTimeout, no
+// comments, processing instructions or DTDs. After it the
 // proxy never parses again: the client's restart header, bind, stream management and
 // everything else belong to the upstream server and cross the proxy byte for byte.
 //

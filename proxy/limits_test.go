@@ -43,17 +43,9 @@ func TestMaxConnectionsGetsResourceConstraint(t *testing.T) {
 		c.Limits.MaxConnections = 2
 		c.Observer = obs
 	})
-	first, second := e.dial(e.addr), e.dial(e.addr)
-	first.send(clientHeader)
-	first.expect("<starttls")
-	second.send(clientHeader)
-	second.expect("<starttls")
-
-	third := e.dial(e.addr)
-	third.send(clientHeader)
-	if got := third.rest(); !strings.Contains(got, streamErrorXML("resource-constraint")) {
-		t.Fatalf("third connection got %q", got)
-	}
+	first := e.preAuthClient()
+	e.preAuthClient()
+	e.expectRefused("resource-constraint")
 	if obs.count("max_connections") != 1 {
 		t.Errorf("refusal not counted")
 	}
@@ -82,24 +74,23 @@ func TestMaxConnectionsGetsResourceConstraint(t *testing.T) {
 	})
 }
 
-func TestConnectionRatePerIP(t *testing.T) {
+// rateLimitedEnv is a proxy whose clients may connect burst times in all.
+func rateLimitedEnv(t *testing.T, burst int) (*env, *countingObserver) {
 	obs := &countingObserver{}
 	e := newEnv(t, nil, func(c *Config) {
 		c.Limits.ConnectionRate = 0.001 // no refill during the test
-		c.Limits.ConnectionBurst = 3
+		c.Limits.ConnectionBurst = burst
 		c.Observer = obs
 	})
+	return e, obs
+}
+
+func TestConnectionRatePerIP(t *testing.T) {
+	e, obs := rateLimitedEnv(t, 3)
 	for i := 0; i < 3; i++ {
-		c := e.dial(e.addr)
-		c.send(clientHeader)
-		c.expect("<starttls")
-		c.conn.Close()
+		e.preAuthClient().conn.Close()
 	}
-	c := e.dial(e.addr)
-	c.send(clientHeader)
-	if got := c.rest(); !strings.Contains(got, streamErrorXML("policy-violation")) {
-		t.Fatalf("fourth connection got %q", got)
-	}
+	e.expectRefused("policy-violation")
 	if obs.count("connection_rate") != 1 {
 		t.Errorf("refusal not counted")
 	}
@@ -170,21 +161,37 @@ func TestLoginGuardGrowingDelays(t *testing.T) {
 	}
 }
 
+// fail is one failed attempt, if the guard lets it through.
+func (g *loginGuard) fail(keys []string) {
+	if g.begin(keys) == nil {
+		g.end(keys, true)
+	}
+}
+
+// blocks reports whether the guard turns an attempt away now.
+func (g *loginGuard) blocks(keys []string) bool {
+	if err := g.begin(keys); err != nil {
+		return true
+	}
+	g.end(keys, false)
+	return false
+}
+
 func TestLoginGuardSuccessForgetsUser(t *testing.T) {
 	limits := Limits{FreeFailures: 1, FailureDelay: time.Hour}
 	limits.setDefaults()
 	g := newLoginGuard(&limits)
-	keys := keysFor(netip.Addr{}, "bob")
-	g.failed(keys)
-	if g.blocked(keys) != 0 {
+	keys := g.keysFor(netip.Addr{}, "bob")
+	g.fail(keys)
+	if g.blocks(keys) {
 		t.Fatal("blocked after a free failure")
 	}
-	g.failed(keys)
-	if g.blocked(keys) == 0 {
+	g.fail(keys)
+	if !g.blocks(keys) {
 		t.Fatal("not blocked after a failure beyond the free ones")
 	}
 	g.succeeded("BOB")
-	if g.blocked(keys) != 0 {
+	if g.blocks(keys) {
 		t.Fatal("success did not forget the user's failures")
 	}
 }
@@ -195,15 +202,15 @@ func TestLoginGuardForgetsAfterQuietPeriod(t *testing.T) {
 	g := newLoginGuard(&limits)
 	now := time.Unix(1000, 0)
 	g.now = func() time.Time { return now }
-	keys := keysFor(netip.MustParseAddr("192.0.2.1"), "")
-	g.failed(keys)
-	g.failed(keys)
-	if g.blocked(keys) == 0 {
+	keys := g.keysFor(netip.MustParseAddr("192.0.2.1"), "")
+	g.fail(keys)
+	g.fail(keys)
+	if !g.blocks(keys) {
 		t.Fatal("not blocked")
 	}
 	now = now.Add(idleTTL + time.Minute)
-	g.failed(keys) // counted from scratch: a free failure again
-	if g.blocked(keys) != 0 {
+	g.fail(keys) // counted from scratch: a free failure again
+	if g.blocks(keys) {
 		t.Fatal("old failures still counted after a quiet period")
 	}
 }

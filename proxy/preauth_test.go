@@ -402,6 +402,8 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		"no upstream":   func(c *Config) { c.Domains[0].Upstream = nil },
 		"no mechanisms": func(c *Config) { c.Domains[0].SASL.AllowPlain = false },
 		"sasl domain":   func(c *Config) { c.Domains[0].SASL.Domain = "other.example" },
+		"ipv6 prefix":   func(c *Config) { c.Limits.IPv6PrefixBits = 129 },
+		"no ipv6 limit": func(c *Config) { c.Limits.IPv6PrefixBits = -1 }, // would leave IPv6 clients unlimited
 	}
 	for name, mutate := range bad {
 		cfg := good()

@@ -3,6 +3,7 @@ package proxy
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -87,17 +88,23 @@ func (l *ppListener) stop(err error) {
 }
 
 func (l *ppListener) acceptLoop() {
+	// Closing l ends the backoff's wait too.
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-l.done
+		cancel()
+	}()
+	var backoff acceptBackoff
 	for {
 		c, err := l.Listener.Accept()
 		if err != nil {
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				time.Sleep(10 * time.Millisecond)
+			if backoff.retry(ctx, l.cfg.Logger, err) {
 				continue
 			}
-			l.stop(err)
+			l.stop(net.ErrClosed)
 			return
 		}
+		backoff.reset()
 		go l.admit(c)
 	}
 }

@@ -64,6 +64,7 @@ func (c *conn) handoff(l *loginResult) bool {
 	c.cancel() // the pre-auth context and its timer are no longer needed
 	c.ctx, c.cancel = nil, func() {}
 	c.mu.Unlock()
+	c.s.leavePreAuth(c)
 
 	r.user = l.result.Username
 	r.liveKeys = SessionRef{CredentialID: l.result.CredentialID, GrantID: l.result.GrantID}.keys()

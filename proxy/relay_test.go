@@ -8,7 +8,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -146,11 +145,7 @@ func TestNoGoroutineLeak(t *testing.T) {
 		_, _, _ = answerRestart(c)
 		_, _ = io.Copy(io.Discard, c)
 	})
-	// Warm up: the first TLS handshake starts package-level goroutines of its own.
-	c := e.login()
-	c.conn.Close()
-	waitFor(t, "the first session to end", func() bool { return sessionCount(e.srv) == 0 })
-	before := runtime.NumGoroutine()
+	before := warmGoroutines(t, e)
 	for i := 0; i < 30; i++ {
 		c := e.login()
 		c.send(restartHeader)
@@ -170,9 +165,7 @@ func TestNoGoroutineLeak(t *testing.T) {
 		c.send(clientHeader)
 		c.conn.Close()
 	}
-	waitFor(t, "goroutines to go back to the start", func() bool {
-		return runtime.NumGoroutine() <= before
-	})
+	noLeak(t, e, before)
 }
 
 // sessionCount is how many connections the server tracks.

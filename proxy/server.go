@@ -8,6 +8,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -86,8 +87,8 @@ type Server struct {
 	log     zerolog.Logger
 
 	directTLS, starttlsTLS *tls.Config
-	rates                  *connRates
-	sniHint                sync.Map // *tlsrecord.Conn -> stream domain, during STARTTLS handshakes
+	refusing               atomic.Int32 // refused connections being answered
+	sniHint                sync.Map     // *tlsrecord.Conn -> stream domain, during STARTTLS handshakes
 
 	// base is the parent of every connection's context; cancelled once all is over.
 	base       context.Context
@@ -97,6 +98,7 @@ type Server struct {
 	closing   bool
 	listeners map[net.Listener]struct{}
 	conns     map[*conn]struct{}
+	admission *admission
 	wg        sync.WaitGroup // connection and relay goroutines
 	live      liveSessions   // relayed sessions by credential, for revocation
 }
@@ -116,6 +118,9 @@ func New(cfg Config) (*Server, error) {
 		cfg.WriteTimeout = DefaultWriteTimeout
 	}
 	cfg.Limits.setDefaults()
+	if b := cfg.Limits.IPv6PrefixBits; b < 1 || b > 128 {
+		return nil, fmt.Errorf("%w: IPv6 prefix of %d bits", ErrConfig, b)
+	}
 	if cfg.Observer == nil {
 		cfg.Observer = nopObserver{}
 	}
@@ -161,7 +166,7 @@ func New(cfg Config) (*Server, error) {
 		cancelBase: cancel,
 		listeners:  make(map[net.Listener]struct{}),
 		conns:      make(map[*conn]struct{}),
-		rates:      newConnRates(&cfg.Limits),
+		admission:  newAdmission(&cfg.Limits),
 	}
 	s.directTLS, s.starttlsTLS = s.tlsConfigs()
 	return s, nil
@@ -169,10 +174,11 @@ func New(cfg Config) (*Server, error) {
 
 func normDomain(s string) string { return strings.ToLower(strings.TrimSuffix(s, ".")) }
 
-// Serve accepts connections on ln until ctx is done, ln fails, or Shutdown. directTLS
-// says whether clients start with a TLS handshake (XEP-0368) or with a plaintext stream
-// and STARTTLS. ctx governs only the accepting: connections live on until they end or
-// Shutdown ends them. Serve closes ln. It returns nil when stopped by ctx or Shutdown.
+// Serve accepts connections on ln until ctx is done, ln is closed, or Shutdown.
+// directTLS says whether clients start with a TLS handshake (XEP-0368) or with a
+// plaintext stream and STARTTLS. ctx governs only the accepting: connections live on
+// until they end or Shutdown ends them. Other accept errors (EMFILE...) are retried
+// after a pause. Serve closes ln. It returns nil when stopped by ctx or Shutdown.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, directTLS bool) error {
 	s.mu.Lock()
 	if s.closing {
@@ -198,41 +204,33 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, directTLS bool) err
 		}
 	}()
 
-	var backoff time.Duration
+	var backoff acceptBackoff
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
 			if ctx.Err() != nil || s.isClosing() {
 				return nil
 			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
-				// Out of file descriptors and the like: wait instead of spinning.
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				s.log.Warn().Err(err).Dur("retry_in", backoff).Msg("accept failed")
-				select {
-				case <-time.After(backoff):
-					continue
-				case <-ctx.Done():
-					return nil
-				}
+			if backoff.retry(ctx, s.log, err) {
+				continue
+			}
+			if ctx.Err() != nil {
+				return nil
 			}
 			ln.Close()
 			return err
 		}
-		backoff = 0
+		backoff.reset()
 		c := newConn(s, nc, directTLS)
-		if !s.track(c) {
+		switch s.track(c) {
+		case closing:
 			nc.Close()
 			return nil
+		case refused:
+			continue
 		}
 		go c.serve()
 	}
-}
-
-func isTemporary(err error) bool {
-	var t interface{ Temporary() bool }
-	return errors.As(err, &t) && t.Temporary()
 }
 
 func (s *Server) isClosing() bool {
@@ -241,22 +239,62 @@ func (s *Server) isClosing() bool {
 	return s.closing
 }
 
-// track registers c and counts its goroutine; false once Shutdown has begun.
-func (s *Server) track(c *conn) bool {
+type trackResult int
+
+const (
+	tracked trackResult = iota
+	refused             // a limit turned c away; it is being answered
+	closing             // Shutdown has begun
+)
+
+// track registers c and counts its goroutine, unless a limit refuses it: then its
+// answer is under way and c is not counted anywhere.
+func (s *Server) track(c *conn) trackResult {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		return closing
+	}
+	se, reason := s.admission.admit(len(s.conns), c.client)
+	if se == nil {
+		c.preAuthSlot = true
+		s.conns[c] = struct{}{}
+	}
+	answer := se == nil || s.refusing.Add(1) <= maxRefusing
+	if answer {
+		s.wg.Add(1) // under s.mu: Shutdown's wait sees it
+	} else {
+		s.refusing.Add(-1) // too many being answered: this one is just closed
+	}
+	s.mu.Unlock()
+
+	if se == nil {
+		s.cfg.Observer.ConnOpened(listenerName(c.directTLS))
+		return tracked
+	}
+	c.cancel()
+	s.cfg.Observer.Refused(reason)
+	c.log.Info().Str("stream_error", se.cond).AnErr("cause", se.cause).Msg("connection refused")
+	if answer {
+		go s.answerRefusal(c.raw, c.directTLS, se)
+	} else {
+		c.raw.Close()
+	}
+	return refused
+}
+
+// leavePreAuth gives back c's pre-auth slot, once.
+func (s *Server) leavePreAuth(c *conn) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.closing {
-		return false
+	s.leavePreAuthLocked(c)
+}
+
+func (s *Server) leavePreAuthLocked(c *conn) {
+	if c.preAuthSlot {
+		c.preAuthSlot = false
+		s.admission.release(c.client)
 	}
-	if max := s.cfg.Limits.MaxConnections; max > 0 && len(s.conns) >= max {
-		c.refuse(&streamErr{cond: condResourceConstraint, text: "too many connections", cause: errTooManyConnections}, "max_connections")
-	} else if !s.rates.allow(c.remoteIP) {
-		c.refuse(&streamErr{cond: condPolicyViolation, text: "connecting too often", cause: errConnectionRate}, "connection_rate")
-	}
-	s.conns[c] = struct{}{}
-	s.wg.Add(1)
-	s.cfg.Observer.ConnOpened(listenerName(c.directTLS))
-	return true
 }
 
 // untrack forgets c and ends the count of its goroutine.
@@ -269,6 +307,7 @@ func (s *Server) forget(c *conn) {
 	s.mu.Lock()
 	_, open := s.conns[c]
 	delete(s.conns, c)
+	s.leavePreAuthLocked(c)
 	s.mu.Unlock()
 	if open {
 		s.cfg.Observer.ConnClosed(listenerName(c.directTLS))

@@ -15,10 +15,16 @@ var (
 	errStreamText  = errors.New("text at stream level")
 	errNotStream   = errors.New("first element is not a stream header")
 	errStreamEnded = errors.New("client closed its stream")
+	errManyAttrs   = errors.New("too many attributes")
+	errDupAttr     = errors.New("duplicate attribute")
 )
 
 // maxDepth bounds nesting inside one pre-auth element; SASL elements have depth 1.
-const maxDepth = 16
+// maxAttrs bounds the attributes of one tag; a stream header has about seven.
+const (
+	maxDepth = 16
+	maxAttrs = 32
+)
 
 // limitReader lets the decoder consume at most left bytes; reset per top-level element.
 // It is an io.ByteReader so that xml.Decoder reads byte by byte from the bufio.Reader
@@ -191,6 +197,26 @@ func (sr *streamReader) token() (xml.Token, error) {
 		return nil, errRestricted
 	case xml.Comment, xml.Directive:
 		return nil, errRestricted
+	case xml.StartElement:
+		if err := checkAttrs(t.Attr); err != nil {
+			return nil, err
+		}
 	}
 	return tok, nil
+}
+
+// checkAttrs rejects what encoding/xml lets through: the same attribute twice
+// (by expanded name, as Namespaces in XML requires) and endless attribute lists.
+func checkAttrs(attrs []xml.Attr) error {
+	if len(attrs) > maxAttrs {
+		return errManyAttrs
+	}
+	for i, a := range attrs {
+		for _, b := range attrs[:i] {
+			if a.Name == b.Name {
+				return errDupAttr
+			}
+		}
+	}
+	return nil
 }

@@ -67,16 +67,10 @@ func New(cfg *config.Config, log zerolog.Logger) (*App, error) {
 		PreAuthTimeout:  cfg.Limits.PreAuthTimeout,
 		MaxElementBytes: cfg.Limits.MaxElementBytes,
 		MaxAuthAttempts: cfg.Limits.MaxAuthAttempts,
-		Limits: proxy.Limits{
-			MaxConnections:  cfg.Limits.MaxConnections,
-			ConnectionRate:  cfg.Limits.ConnectionRatePerIP,
-			ConnectionBurst: cfg.Limits.ConnectionBurstPerIP,
-			FreeFailures:    cfg.Limits.FreeFailedLogins,
-			FailureDelay:    cfg.Limits.FailedLoginDelay,
-			MaxFailureDelay: cfg.Limits.FailedLoginMaxDelay,
-		},
-		Observer: a.metrics,
-		Logger:   log,
+		WriteTimeout:    cfg.Limits.RelayWriteTimeout,
+		Limits:          proxyLimits(cfg.Limits),
+		Observer:        a.metrics,
+		Logger:          log,
 	}
 	if a.store, err = openStore(cfg); err != nil {
 		return nil, fmt.Errorf("store: %w", err)
@@ -128,6 +122,21 @@ func New(cfg *config.Config, log zerolog.Logger) (*App, error) {
 		return nil, err
 	}
 	return a, nil
+}
+
+func proxyLimits(l config.Limits) proxy.Limits {
+	return proxy.Limits{
+		MaxConnections:              l.MaxConnections,
+		MaxPreAuth:                  l.MaxPreAuthConnections,
+		MaxPreAuthPerClient:         l.MaxPreAuthPerIP,
+		ConnectionRate:              l.ConnectionRatePerIP,
+		ConnectionBurst:             l.ConnectionBurstPerIP,
+		FreeFailures:                l.FreeFailedLogins,
+		FailureDelay:                l.FailedLoginDelay,
+		MaxFailureDelay:             l.FailedLoginMaxDelay,
+		MaxConcurrentPasswordGrants: l.MaxConcurrentPasswordGrants,
+		IPv6PrefixBits:              l.IPv6PrefixBits,
+	}
 }
 
 func oauthConfig(o config.OAuth, log zerolog.Logger) oauthx.Config {

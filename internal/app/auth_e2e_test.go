@@ -98,8 +98,8 @@ func TestAuthFailures(t *testing.T) {
 			t.Fatalf("features before TLS: %s", f.Inner)
 		}
 		c.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>" + "AGFsaWNlAHg=" + "</auth>")
-		if el := c.next(); el.XMLName.Local != "error" {
-			t.Fatalf("PLAIN before TLS: got <%s>%s", el.XMLName.Local, el.Inner)
+		if el := c.next(); el.XMLName.Local != "error" || el.child() != "policy-violation" {
+			t.Fatalf("PLAIN before TLS: got <%s>%s, want the stream error policy-violation", el.XMLName.Local, el.Inner)
 		}
 	})
 	t.Run("unknown domain", func(t *testing.T) {

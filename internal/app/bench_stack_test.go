@@ -18,9 +18,9 @@ import (
 	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/testenv"
 )
 
-// benchLimits lifts the per-IP connection rate limit: every benchmark client comes
-// from 127.0.0.1.
-const benchLimits = "limits: {connection_rate_per_ip: 100000, connection_burst_per_ip: 100000, max_connections: 100000}\n"
+// benchLimits lifts the per-IP limits: every benchmark client comes from 127.0.0.1.
+const benchLimits = "limits: {connection_rate_per_ip: 100000, connection_burst_per_ip: 100000, max_connections: 100000, " +
+	"max_pre_auth_connections: 100000, max_pre_auth_per_ip: 100000, max_concurrent_password_grants: 10000}\n"
 
 // benchEnv raises the open-file limit before the shared services start (Prosody
 // inherits it: an explicit Setrlimit stops Go from restoring the old soft limit in

@@ -117,6 +117,15 @@ type Limits struct {
 	FreeFailedLogins    int           `mapstructure:"free_failed_logins"`
 	FailedLoginDelay    time.Duration `mapstructure:"failed_login_delay"`
 	FailedLoginMaxDelay time.Duration `mapstructure:"failed_login_max_delay"`
+	// Connections before <success/>: overall and per client IP (IPv6: per prefix).
+	MaxPreAuthConnections int `mapstructure:"max_pre_auth_connections"`
+	MaxPreAuthPerIP       int `mapstructure:"max_pre_auth_per_ip"`
+	// Password grants at the IdP at once, over all clients.
+	MaxConcurrentPasswordGrants int `mapstructure:"max_concurrent_password_grants"`
+	// IPv6 addresses sharing this many leading bits count as one client IP.
+	IPv6PrefixBits int `mapstructure:"ipv6_prefix_bits"`
+	// RelayWriteTimeout ends a relayed session whose peer stops reading.
+	RelayWriteTimeout time.Duration `mapstructure:"relay_write_timeout"`
 }
 
 // Metrics is the separate HTTP listener for /metrics, /healthz and /readyz.
@@ -152,6 +161,12 @@ func Default() Config {
 			FreeFailedLogins:     5,
 			FailedLoginDelay:     time.Second,
 			FailedLoginMaxDelay:  5 * time.Minute,
+
+			MaxPreAuthConnections:       1000,
+			MaxPreAuthPerIP:             32,
+			MaxConcurrentPasswordGrants: 100,
+			IPv6PrefixBits:              64,
+			RelayWriteTimeout:           30 * time.Second,
 		},
 	}
 }

@@ -91,6 +91,7 @@ func (c *Config) Validate() error {
 	if c.Limits.FreeFailedLogins < 1 || c.Limits.FailedLoginDelay <= 0 || c.Limits.FailedLoginMaxDelay < c.Limits.FailedLoginDelay {
 		bad("limits.failed_login_delay", "free_failed_logins >= 1, failed_login_delay > 0 and failed_login_max_delay >= failed_login_delay")
 	}
+	c.validateClientLimits(bad)
 	if c.Metrics.Address != "" {
 		checkAddress(bad, "metrics.address", c.Metrics.Address)
 	}
@@ -226,4 +227,24 @@ func ParsePrefixes(list []string) ([]netip.Prefix, error) {
 		out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
 	}
 	return out, nil
+}
+
+// validateClientLimits checks the pre-auth, per-client and relay limits.
+func (c *Config) validateClientLimits(bad func(string, string, ...any)) {
+	l := c.Limits
+	if l.MaxPreAuthConnections < 1 {
+		bad("limits.max_pre_auth_connections", "must be at least 1")
+	}
+	if l.MaxPreAuthPerIP < 1 {
+		bad("limits.max_pre_auth_per_ip", "must be at least 1")
+	}
+	if l.MaxConcurrentPasswordGrants < 1 {
+		bad("limits.max_concurrent_password_grants", "must be at least 1")
+	}
+	if l.IPv6PrefixBits < 32 || l.IPv6PrefixBits > 128 {
+		bad("limits.ipv6_prefix_bits", "must be from 32 to 128")
+	}
+	if l.RelayWriteTimeout <= 0 {
+		bad("limits.relay_write_timeout", "must be positive")
+	}
 }

@@ -232,25 +232,36 @@ func TestStartTLSInjectionRefused(t *testing.T) {
 }
 
 func TestStreamErrorAndHangs(t *testing.T) {
-	cases := map[string]func(c *fakeConn){
-		"stream error": func(c *fakeConn) {
+	// Each case names the cause the error must carry, not just its class: a huge
+	// element must fail on the size limit, not by waiting for the timeout.
+	cases := map[string]struct {
+		script func(c *fakeConn)
+		cause  func(error) bool
+	}{
+		"stream error": {func(c *fakeConn) {
 			c.header()
 			c.send(fakeHeader + "<stream:error><host-unknown xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error></stream:stream>")
-		},
-		"silent": func(c *fakeConn) { c.hold() },
-		"huge features": func(c *fakeConn) {
+		}, func(err error) bool {
+			var se *streamError
+			return errors.As(err, &se) && se.Condition == "host-unknown"
+		}},
+		"silent": {func(c *fakeConn) { c.hold() }, func(err error) bool {
+			var ne net.Error
+			return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
+		}},
+		"huge features": {func(c *fakeConn) {
 			c.header()
 			c.send(fakeHeader + "<stream:features>" + strings.Repeat("<x/>", maxElementBytes/4+1))
 			c.hold()
-		},
-		"no usable mechanism": func(c *fakeConn) {
+		}, func(err error) bool { return errors.Is(err, errTooLarge) }},
+		"no usable mechanism": {func(c *fakeConn) {
 			c.header()
 			c.send(fakeHeader + fakeFeatures("DIGEST-MD5"))
-		},
+		}, func(err error) bool { return strings.Contains(err.Error(), "no usable SASL mechanism") }},
 	}
-	for name, script := range cases {
+	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			addr := fakeServer(t, script)
+			addr := fakeServer(t, tc.script)
 			d := fakeDialer(t, addr, CredPassthrough)
 			d.cfg.LoginTimeout = 300 * time.Millisecond
 			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
@@ -259,11 +270,8 @@ func TestStreamErrorAndHangs(t *testing.T) {
 			if !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrRejected) {
 				t.Fatalf("err = %v, want ErrUnavailable", err)
 			}
-			if name == "stream error" {
-				var se *streamError
-				if !errors.As(err, &se) || se.Condition != "host-unknown" {
-					t.Fatalf("err = %v, want host-unknown", err)
-				}
+			if !tc.cause(err) {
+				t.Fatalf("err = %v: not the cause this case is about", err)
 			}
 		})
 	}
