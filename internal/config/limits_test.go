@@ -5,11 +5,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/testenv"
 )
 
 // The example documents every limit with its default value.
 func TestExampleHasLimitDefaults(t *testing.T) {
-	cfg, err := Load("../../configs/example.yaml")
+	path, _ := testenv.ExampleConfig(t, "../../configs")
+	cfg, err := Load(path)
 	if err != nil {
 		t.Fatal(err)
 	}
