@@ -24,7 +24,7 @@ func rootCommand() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(serveCommand(), checkConfigCommand(), versionCommand())
+	root.AddCommand(serveCommand(), checkConfigCommand(), appPasswordsCommand(), versionCommand())
 	return root
 }
 

@@ -19,6 +19,10 @@ import (
 // that does not answer must not hang start-up).
 const storeOpenTimeout = 15 * time.Second
 
+// OpenStore opens the credential store cfg describes, for the operator
+// commands; nil when none is configured. The caller closes it.
+func OpenStore(cfg *config.Config) (*credstore.Store, error) { return openStore(cfg) }
+
 // openStore opens the configured credential store, or returns nil when none is.
 func openStore(cfg *config.Config) (*credstore.Store, error) {
 	s := cfg.Store
