@@ -20,6 +20,9 @@ type Identity struct {
 	AccessToken string    // the token checked, or the one the password grant issued
 	Expires     time.Time // zero if unknown (userinfo)
 	Subject     string    // the server's sub, when it says
+	// RefreshToken is what the password grant returned, if anything: it lets
+	// a live session be re-checked later. Never log it.
+	RefreshToken string
 }
 
 // Client talks to one authorization server. It is safe for concurrent use.

@@ -30,7 +30,13 @@ func (c *Client) PasswordLogin(ctx context.Context, username, password string) (
 	return id, err
 }
 
-func (c *Client) passwordLogin(ctx context.Context, username, password string) (Identity, error) {
+func (c *Client) passwordLogin(ctx context.Context, username, password string) (id Identity, err error) {
+	var tok *oauth2.Token
+	defer func() {
+		if err == nil && tok != nil {
+			id.RefreshToken = tok.RefreshToken
+		}
+	}()
 	if !c.cfg.ResourceOwnerPassword {
 		return Identity{}, classed(ErrMisconfigured, "the password grant is disabled", nil)
 	}
@@ -44,7 +50,7 @@ func (c *Client) passwordLogin(ctx context.Context, username, password string) (
 	if ep.token == "" {
 		return Identity{}, classed(ErrMisconfigured, "no token endpoint", nil)
 	}
-	tok, err := c.passwordGrant(ctx, ep, username, password)
+	tok, err = c.passwordGrant(ctx, ep, username, password)
 	if err != nil {
 		return Identity{}, err
 	}
@@ -54,7 +60,7 @@ func (c *Client) passwordLogin(ctx context.Context, username, password string) (
 	if id, ok := c.fromIDToken(ctx, ep, tok); ok {
 		return id, nil
 	}
-	id, err := c.validateCached(ctx, tok.AccessToken)
+	id, err = c.validateCached(ctx, tok.AccessToken)
 	switch {
 	case err == nil:
 		if id.Expires.IsZero() {

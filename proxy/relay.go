@@ -23,7 +23,8 @@ type relay struct {
 	left         atomic.Int32           // directions still running; the last one closes both conns
 	start        time.Time
 	user         string
-	liveKeys     []string // where s.live indexes this session
+	liveKeys     []string     // where s.live indexes this session
+	auth         *sessionAuth // for the SessionChecker; nil: not watched
 
 	// Owned by one direction each until it finishes.
 	fromClient, fromUp reader
@@ -68,6 +69,10 @@ func (c *conn) handoff(l *loginResult) bool {
 
 	r.user = l.result.Username
 	r.liveKeys = SessionRef{CredentialID: l.result.CredentialID, GrantID: l.result.GrantID}.keys()
+	if c.s.cfg.SessionChecker != nil && c.s.cfg.SessionRecheck > 0 && needsRecheck(l.result.Identity) {
+		r.auth = &sessionAuth{id: watchedIdentity(l.result.Identity), lastChecked: time.Now()}
+		r.liveKeys = append(r.liveKeys, recheckKey)
+	}
 	c.s.live.add(r, r.liveKeys)
 	c.log.Info().Str("mechanism", l.result.Mechanism).Str("user", r.user).Msg("logged in")
 	// A logger with context costs half a KiB; an idle session should not keep one.

@@ -67,6 +67,12 @@ type Config struct {
 	// Observer receives metrics events; nil means none.
 	Observer Observer
 	Logger   zerolog.Logger
+	// SessionChecker, with SessionRecheck > 0, re-checks relayed sessions of
+	// password and token logins at that interval and ends those the IdP no
+	// longer vouches for. SessionRecheckTimeout bounds one check (default 10s).
+	SessionChecker        SessionChecker
+	SessionRecheck        time.Duration
+	SessionRecheckTimeout time.Duration
 }
 
 // Defaults of Config.
@@ -169,6 +175,12 @@ func New(cfg Config) (*Server, error) {
 		admission:  newAdmission(&cfg.Limits),
 	}
 	s.directTLS, s.starttlsTLS = s.tlsConfigs()
+	if cfg.SessionChecker != nil && cfg.SessionRecheck > 0 {
+		if s.cfg.SessionRecheckTimeout <= 0 {
+			s.cfg.SessionRecheckTimeout = 10 * time.Second
+		}
+		go s.recheckLoop(base)
+	}
 	return s, nil
 }
 

@@ -19,6 +19,9 @@ type Identity struct {
 	// and the IdP grant behind it that proved the identity; empty for IdP
 	// passwords and tokens. Revoking either ends the session.
 	CredentialID, GrantID string
+	// RefreshToken is the password grant's, when it returned one: the live
+	// session is re-checked with it later. Never log it.
+	RefreshToken string
 }
 
 // Authenticator checks credentials against whatever knows them (an OAuth server, via

@@ -71,6 +71,8 @@ func New(cfg *config.Config, log zerolog.Logger) (*App, error) {
 		Limits:          proxyLimits(cfg.Limits),
 		Observer:        a.metrics,
 		Logger:          log,
+		SessionChecker:  sessionChecker{a.oauth},
+		SessionRecheck:  cfg.Sessions.Recheck,
 	}
 	if a.store, err = openStore(cfg); err != nil {
 		return nil, fmt.Errorf("store: %w", err)

@@ -177,3 +177,52 @@ func wantStreamError(t *testing.T, c *rawClient, cond, text string) {
 	}
 	t.Fatal("no stream error in 16 elements")
 }
+
+// TestPasswordGrantSessionEndsWhenUserDeleted: a session that logged in with
+// the IdP password (password grant) is re-checked with that grant's refresh
+// token; once the user is deleted at the IdP the session ends within the
+// interval.
+func TestPasswordGrantSessionEndsWhenUserDeleted(t *testing.T) {
+	s := startStack(t, "sessions: {recheck: 1s}\n")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	user := fmt.Sprintf("quitter%d", time.Now().UnixNano()%1e9)
+	if err := s.env.IdP.AddUser(ctx, user, "quitter-password"); err != nil {
+		t.Fatal(err)
+	}
+	c := s.loginPlain(t, user, "quitter-password")
+	c.open(s.env.Prosody.Domain)
+	c.bind("desk")
+	if err := s.env.IdP.DeleteUser(ctx, user); err != nil {
+		t.Fatal(err)
+	}
+	wantStreamError(t, c, "not-authorized", "identity provider")
+}
+
+// TestTokenSessionEndsWhenTokenRevoked: an OAUTHBEARER session is re-checked
+// by introspection while its token is valid; a revoked token ends it.
+func TestTokenSessionEndsWhenTokenRevoked(t *testing.T) {
+	s := startStack(t, "sessions: {recheck: 1s}\n")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tok, err := s.env.IdP.PasswordToken(ctx, "bob", s.env.IdP.Users["bob"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := s.dialRaw(t, false)
+	if el := c.auth("OAUTHBEARER", bearerPayload("", tok)); el.XMLName.Local != "success" {
+		t.Fatalf("OAUTHBEARER login: <%s>%s", el.XMLName.Local, el.Inner)
+	}
+	c.open(s.env.Prosody.Domain)
+	c.bind("token-desk")
+	// Still vouched for after a few checks: the session goes on.
+	time.Sleep(2500 * time.Millisecond)
+	c.send("<iq type='get' id='ping2'><ping xmlns='urn:xmpp:ping'/></iq>")
+	if el := c.next(); el.attr("id") != "ping2" {
+		t.Fatalf("session with a good token: got <%s>%s", el.XMLName.Local, el.Inner)
+	}
+	if err := s.env.IdP.Revoke(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	wantStreamError(t, c, "not-authorized", "identity provider")
+}

@@ -30,7 +30,7 @@ func (a oauthAuthenticator) CheckToken(ctx context.Context, token string) (sasla
 }
 
 func identity(id oauthx.Identity) saslauth.Identity {
-	return saslauth.Identity{Username: id.Username, Token: id.AccessToken, Expires: id.Expires}
+	return saslauth.Identity{Username: id.Username, Token: id.AccessToken, Expires: id.Expires, RefreshToken: id.RefreshToken}
 }
 
 // classify keeps the cause for logs: wrong credentials are the user's problem, anything

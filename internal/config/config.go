@@ -14,6 +14,7 @@ type Config struct {
 	// Store and AppPasswords: the credential layer bound to the IdP.
 	Store        Store        `mapstructure:"store"`
 	AppPasswords AppPasswords `mapstructure:"app_passwords"`
+	Sessions     Sessions     `mapstructure:"sessions"`
 }
 
 // Log chooses verbosity and format.
@@ -149,6 +150,7 @@ func Default() Config {
 		},
 		Store:        Store{Driver: "sqlite"},
 		AppPasswords: AppPasswords{Recheck: 15 * time.Minute, Grace: time.Hour},
+		Sessions:     Sessions{Recheck: 15 * time.Minute},
 		Limits: Limits{
 			PreAuthTimeout:  30 * time.Second,
 			MaxElementBytes: 64 << 10,

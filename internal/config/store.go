@@ -36,6 +36,14 @@ type AppPasswords struct {
 	Grace time.Duration `mapstructure:"grace"`
 }
 
+// Sessions tunes how live sessions of password and token logins stay bound to
+// the IdP (app-password sessions follow their grant: AppPasswords.Recheck).
+type Sessions struct {
+	// Recheck is how often such a session is re-checked at the IdP (a refresh of
+	// the password grant, or introspection of the token); 0: never.
+	Recheck time.Duration `mapstructure:"recheck"`
+}
+
 // EncryptionKey is one parsed store encryption key.
 type EncryptionKey struct {
 	ID  string
@@ -86,6 +94,9 @@ func (c *Config) readStoreSecrets() error {
 }
 
 func (c *Config) validateStore(bad func(string, string, ...any)) {
+	if r := c.Sessions.Recheck; r != 0 && r < time.Second {
+		bad("sessions.recheck", "must be 0 (off) or at least 1s")
+	}
 	s := c.Store
 	switch s.Driver {
 	case "sqlite":
