@@ -21,7 +21,9 @@ import (
 
 // storeConfig is the YAML of a SQLite credential store in a fresh directory,
 // plus extra top-level keys.
-func storeConfig(t *testing.T, recheck string) string {
+func storeConfig(t *testing.T, recheck string) string { return storeConfigTB(t, recheck) }
+
+func storeConfigTB(t testing.TB, recheck string) string {
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	return fmt.Sprintf("store: {path: %q, secret_key: %q}\napp_passwords: {recheck: %s, grace: 1h}\n",
@@ -30,7 +32,7 @@ func storeConfig(t *testing.T, recheck string) string {
 
 // newAppPassword signs user in at the IdP (a real grant with a refresh token,
 // as the portal's code flow gets) and creates an app password on it.
-func (s *stack) newAppPassword(t *testing.T, user, idpPassword, label string) (credstore.AppPassword, string) {
+func (s *stack) newAppPassword(t testing.TB, user, idpPassword, label string) (credstore.AppPassword, string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -50,7 +52,7 @@ func (s *stack) newAppPassword(t *testing.T, user, idpPassword, label string) (c
 }
 
 // tokenRequests is how many requests reached the IdP's token endpoint.
-func (s *stack) tokenRequests(t *testing.T) float64 {
+func (s *stack) tokenRequests(t testing.TB) float64 {
 	return s.scrape(t, `xmpp_oauth_proxy_idp_request_duration_seconds_count{endpoint="token"`)
 }
 

@@ -20,7 +20,7 @@ import (
 
 // benchLimits lifts the per-IP limits: every benchmark client comes from 127.0.0.1.
 const benchLimits = "limits: {connection_rate_per_ip: 100000, connection_burst_per_ip: 100000, max_connections: 100000, " +
-	"max_pre_auth_connections: 100000, max_pre_auth_per_ip: 100000, max_concurrent_password_grants: 10000}\n"
+	"max_pre_auth_connections: 100000, max_pre_auth_per_ip: 100000, max_concurrent_password_grants: 10000, free_failed_logins: 100000}\n"
 
 // benchEnv raises the open-file limit before the shared services start (Prosody
 // inherits it: an explicit Setrlimit stops Go from restoring the old soft limit in
@@ -51,7 +51,7 @@ func startBenchStack(b *testing.B, env *testenv.Env, extra string) *stack {
 	})
 	a := runBenchApp(b, path, zerolog.New(logs).Level(zerolog.WarnLevel))
 	addrs := a.Addrs()
-	return &stack{env: env, starttls: addrs[0], direct: addrs[1], metrics: a.MetricsAddr(), logs: logs, roots: benchRoots(b, env)}
+	return &stack{env: env, starttls: addrs[0], direct: addrs[1], metrics: a.MetricsAddr(), logs: logs, roots: benchRoots(b, env), app: a}
 }
 
 // runBenchApp runs the proxy configured by the YAML file at path until tb ends

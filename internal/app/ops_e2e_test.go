@@ -16,7 +16,7 @@ import (
 )
 
 // scrape returns the metric samples whose line starts with prefix, summed.
-func (s *stack) scrape(t *testing.T, prefix string) float64 {
+func (s *stack) scrape(t testing.TB, prefix string) float64 {
 	t.Helper()
 	resp, err := http.Get("http://" + s.metrics + "/metrics")
 	if err != nil {
