@@ -53,3 +53,30 @@ func TestRevocationReachesEverySubscriber(t *testing.T) {
 		}
 	})
 }
+
+// When the listening connection drops, the store reconnects and tells its
+// subscribers to resync (events may have been lost meanwhile), and
+// revocations reach them again afterwards.
+func TestListenerReconnectAnnouncesResync(t *testing.T) {
+	b := postgresBackend(t)
+	s := b.open(t)
+	ctx := t.Context()
+	sub := s.Subscribe()
+	defer sub.Close()
+	var killed int
+	err := s.write.QueryRowContext(ctx, `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+		WHERE datname = current_database() AND query ILIKE 'listen %'`).Scan(&killed)
+	if err != nil || killed != 1 {
+		t.Fatalf("terminated %d listening connections (%v), want 1", killed, err)
+	}
+	if ev := nextEvent(t, sub); ev.Kind != EventResync {
+		t.Fatalf("first event after the drop: %+v, want a resync", ev)
+	}
+	ap, _ := create(t, s, alice, "phone")
+	if err := s.Revoke(ctx, alice.JID, ap.ID); err != nil {
+		t.Fatal(err)
+	}
+	if ev := nextEvent(t, sub); ev.Kind != EventCredentialRevoked || ev.CredentialID != ap.ID {
+		t.Errorf("after the reconnect: %+v, want the revocation of %s", ev, ap.ID)
+	}
+}
