@@ -30,4 +30,10 @@
 // the ciphertext so any configured key decrypts and Rotate re-encrypts under
 // the current one. No error, log line or String output carries a password,
 // token or key.
+//
+// # Performance
+//
+// BenchmarkVerify, 1000 stored passwords, 2 cores: an accepted Verify takes
+// about 26 µs on SQLite and 43 µs on a local PostgreSQL; a refused one 20 and
+// 51 µs. Design, key rotation procedure and figures: docs/credstore.md.
 package credstore
