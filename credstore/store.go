@@ -23,6 +23,7 @@ const (
 const (
 	DefaultRecheck          = 15 * time.Minute
 	DefaultUseRecordingStep = time.Minute
+	DefaultRecheckLease     = time.Minute
 )
 
 // Config says where the store lives and which keys protect it.
@@ -41,6 +42,9 @@ type Config struct {
 	// Recheck is how old a grant's last IdP check may be before Verify
 	// says it needs another. Zero: DefaultRecheck.
 	Recheck time.Duration
+	// RecheckLease is how long a grant claimed for a recheck is held
+	// before another caller may claim it. Zero: DefaultRecheckLease.
+	RecheckLease time.Duration
 	// UseRecordingStep coalesces last-use writes: a login from the same
 	// address within this step of the recorded one writes nothing.
 	// Zero: DefaultUseRecordingStep.
@@ -103,6 +107,7 @@ type Store struct {
 	hashKey []byte
 	keys    *keyring
 	recheck time.Duration
+	lease   time.Duration
 	useStep time.Duration
 	now     func() time.Time
 	events  *broker
@@ -125,6 +130,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		hashKey: append([]byte(nil), cfg.HashKey...),
 		keys:    keys,
 		recheck: orDefault(cfg.Recheck, DefaultRecheck),
+		lease:   orDefault(cfg.RecheckLease, DefaultRecheckLease),
 		useStep: orDefault(cfg.UseRecordingStep, DefaultUseRecordingStep),
 		now:     cfg.Now,
 		events:  newBroker(),

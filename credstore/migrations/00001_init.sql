@@ -15,7 +15,10 @@ CREATE TABLE grants (
     refresh_key_id  TEXT,
     refresh_token   BYTEA,
     disabled_at     BIGINT,
-    disabled_reason TEXT
+    disabled_reason TEXT,
+    -- A replica refreshing the grant holds it until then, so no two
+    -- replicas spend one (possibly single-use) refresh token.
+    claimed_until   BIGINT
 );
 CREATE INDEX grants_due ON grants (last_checked_at) WHERE disabled_at IS NULL;
 CREATE INDEX grants_key ON grants (refresh_key_id);
