@@ -64,7 +64,7 @@ func (s *Store) CreateAppPassword(ctx context.Context, req NewAppPassword) (AppP
 		GrantID:   req.GrantID,
 		Owner:     req.Owner.JID,
 		Label:     req.Label,
-		CreatedAt: time.UnixMicro(now.UnixMicro()).UTC(),
+		CreatedAt: fromDB(toDB(now)), // as stored
 	}
 	err := s.tx(ctx, "create app password", func(tx *sql.Tx) ([]Event, error) {
 		if ap.GrantID == "" {
