@@ -53,5 +53,8 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 		return err
 	}
 	s.read.SetMaxOpenConns(sqliteReaders)
-	return s.read.PingContext(ctx)
+	if err := s.read.PingContext(ctx); err != nil {
+		return err
+	}
+	return s.startEventPoller(ctx)
 }

@@ -38,7 +38,8 @@ type Store struct {
 	useStep time.Duration
 	now     func() time.Time
 	events  *broker
-	stop    func() // stops the PostgreSQL listener
+	stop    func() // stops the PostgreSQL listener or the SQLite event poller
+	origin  string // SQLite: marks this store's own rows in the events table
 	closed  atomic.Bool
 }
 
@@ -117,7 +118,8 @@ func (s *Store) fail(op string, err error) error {
 
 // tx runs fn in one write transaction and announces its events once it
 // committed: on PostgreSQL through NOTIFY inside the transaction (delivered
-// to every replica at commit), on SQLite in process after the commit.
+// to every replica at commit); on SQLite in process after the commit, and
+// through the events table to other processes on the same file.
 func (s *Store) tx(ctx context.Context, op string, fn func(*sql.Tx) ([]Event, error)) error {
 	if s.closed.Load() {
 		return s.fail(op, ErrClosed)
@@ -131,11 +133,13 @@ func (s *Store) tx(ctx context.Context, op string, fn func(*sql.Tx) ([]Event, er
 	if err != nil {
 		return s.fail(op, err)
 	}
-	if s.backend == DriverPostgres {
-		for _, ev := range events {
-			if err := notify(ctx, tx, ev); err != nil {
-				return s.fail(op, err)
-			}
+	for _, ev := range events {
+		announce := notify // PostgreSQL: to every replica at commit
+		if s.backend == DriverSQLite {
+			announce = s.logEvent // for other processes on the file
+		}
+		if err := announce(ctx, tx, ev); err != nil {
+			return s.fail(op, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {

@@ -42,6 +42,18 @@ CREATE TABLE credentials (
 CREATE INDEX credentials_owner ON credentials (owner_jid, created_at);
 CREATE INDEX credentials_grant ON credentials (grant_id);
 
+-- SQLite's event log: another process on the same file (the operator's CLI,
+-- another proxy) learns of revocations by reading it. seq follows commit
+-- order because SQLite has one writer. PostgreSQL uses NOTIFY and leaves it
+-- empty.
+CREATE TABLE events (
+    seq        BIGINT PRIMARY KEY,
+    origin     TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    payload    TEXT NOT NULL
+);
+
 -- +goose Down
+DROP TABLE events;
 DROP TABLE credentials;
 DROP TABLE grants;
