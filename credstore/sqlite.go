@@ -41,7 +41,6 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 		return err
 	}
 	s.write.SetMaxOpenConns(1)
-	s.write.SetConnMaxIdleTime(0)
 	if err := s.write.PingContext(ctx); err != nil {
 		return err
 	}
