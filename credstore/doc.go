@@ -4,9 +4,10 @@
 //
 // It knows SQL (embedded SQLite by default, PostgreSQL for several replicas,
 // migrations embedded and applied by Open), hashing and encryption at rest.
-// It knows no HTTP and no XMPP wire: the portal and the SASL layer call it
-// through the small API of Store, and the live-session layer learns about
-// revocations from Subscribe.
+// It knows no HTTP and no XMPP wire, and imports none of the project's
+// packages: the wiring (internal/app) adapts it to the SASL layer's
+// interfaces and feeds its revocation events (Subscribe) to the live-session
+// layer; the portal calls it directly.
 //
 // # Why a fast keyed hash
 //
