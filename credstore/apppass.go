@@ -37,8 +37,9 @@ type NewAppPassword struct {
 	Owner Owner
 	Label string
 	// GrantID attaches the password to an existing grant of the same owner
-	// (a second password from the same sign-in). Empty: a new grant is
-	// made with RefreshToken, in the same transaction.
+	// (a second password from the same sign-in; RefreshToken is then
+	// ignored). Empty: a new grant is made with RefreshToken, in the same
+	// transaction.
 	GrantID      string
 	RefreshToken string
 }
