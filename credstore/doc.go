@@ -34,7 +34,8 @@
 //
 // # Performance
 //
-// BenchmarkVerify, 1000 stored passwords, 2 cores: an accepted Verify takes
-// about 26 µs on SQLite and 43 µs on a local PostgreSQL; a refused one 20 and
-// 51 µs. Design, key rotation procedure and figures: docs/credstore.md.
+// BenchmarkVerify, 1000 stored passwords, 2 shared cores: an accepted
+// Verify takes 26–31 µs on SQLite and 43–58 µs on a local PostgreSQL; a
+// refused one 20–27 and 51–56 µs. Design, key rotation procedure and
+// figures: docs/credstore.md.
 package credstore
