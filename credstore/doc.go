@@ -4,9 +4,10 @@
 //
 // It knows SQL (embedded SQLite by default, PostgreSQL for several replicas,
 // migrations embedded and applied by Open), hashing and encryption at rest.
-// It knows no HTTP and no XMPP wire: the portal and the SASL layer call it
-// through the small API of Store, and the live-session layer learns about
-// revocations from Subscribe.
+// It knows no HTTP and no XMPP wire, and imports none of the project's
+// packages: the wiring (internal/app) adapts it to the SASL layer's
+// interfaces and feeds its revocation events (Subscribe) to the live-session
+// layer; the portal calls it directly.
 //
 // # Why a fast keyed hash
 //
@@ -30,4 +31,11 @@
 // the ciphertext so any configured key decrypts and Rotate re-encrypts under
 // the current one. No error, log line or String output carries a password,
 // token or key.
+//
+// # Performance
+//
+// BenchmarkVerify, 1000 stored passwords, 2 shared cores: an accepted
+// Verify takes 26–31 µs on SQLite and 43–58 µs on a local PostgreSQL; a
+// refused one 20–27 and 51–56 µs. Design, key rotation procedure and
+// figures: docs/credstore.md.
 package credstore

@@ -13,8 +13,8 @@ const (
 	// EventGrantDisabled: a grant and every credential on it are disabled.
 	EventGrantDisabled EventKind = "grant_disabled"
 	// EventResync: events may have been missed (the PostgreSQL listener
-	// reconnected); a subscriber should re-check its live sessions with
-	// the store.
+	// reconnected, or SQLite's event log was pruned past this store); a
+	// subscriber should re-check its live sessions with the store.
 	EventResync EventKind = "resync"
 )
 
@@ -83,8 +83,9 @@ func (sub *Subscription) pump() {
 	}
 }
 
-// Subscribe returns a subscription to revocations: this process's on
-// SQLite, every replica's on PostgreSQL.
+// Subscribe returns a subscription to revocations made through any store
+// on the same database: every replica's on PostgreSQL (LISTEN), every
+// process's on the same SQLite file (the events table).
 func (s *Store) Subscribe() *Subscription {
 	sub := &Subscription{
 		out:    make(chan Event),

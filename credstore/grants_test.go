@@ -142,6 +142,7 @@ func TestKeyRotation(t *testing.T) {
 		}
 		both.Close()
 
+		clk.Advance(DefaultRecheckLease) // tokenOf(both) claimed the grant
 		rotated := b.open(t, withKeys(keyB))
 		if tok, err := tokenOf(rotated); err != nil || tok != "refresh-phone" {
 			t.Errorf("after Rotate, new key only: %q, %v", tok, err)

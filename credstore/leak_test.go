@@ -19,7 +19,8 @@ func TestSecretsNeverPrinted(t *testing.T) {
 		dsnPassword  = "dsn-never-printed-0815"
 	)
 	b := sqliteBackend(t)
-	s := b.open(t)
+	clk := newClock()
+	s := b.open(t, withClock(clk))
 	ctx := t.Context()
 	ap, secret, err := s.CreateAppPassword(ctx, NewAppPassword{Owner: alice, Label: "phone", RefreshToken: refreshToken})
 	if err != nil {
@@ -29,7 +30,7 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	grants, err := s.GrantsDueForRecheck(ctx, s.now().Add(2*DefaultRecheck), 10)
+	grants, err := s.GrantsDueForRecheck(ctx, clk.Now().Add(DefaultRecheck), 10)
 	if err != nil || len(grants) != 1 || grants[0].RefreshToken.Reveal() != refreshToken {
 		t.Fatalf("grants = %+v, %v", grants, err)
 	}
@@ -67,8 +68,9 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	errs = append(errs, err)
 	// A key with the right id but the wrong bytes.
 	wrongA := EncryptionKey{ID: keyA.ID, Key: keyB.Key}
-	other := b.open(t, func(c *Config) { c.EncryptionKeys = []EncryptionKey{wrongA} })
-	_, err = other.GrantsDueForRecheck(ctx, s.now().Add(2*DefaultRecheck), 10)
+	other := b.open(t, withClock(clk), func(c *Config) { c.EncryptionKeys = []EncryptionKey{wrongA} })
+	clk.Advance(DefaultRecheckLease) // the first call's claim has lapsed
+	_, err = other.GrantsDueForRecheck(ctx, clk.Now().Add(DefaultRecheck), 10)
 	errs = append(errs, err)
 	_, err = s.Verify(ctx, "bob@example.org", secret.Reveal(), "a")
 	errs = append(errs, err)

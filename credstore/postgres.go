@@ -56,8 +56,8 @@ func (s *Store) openPostgres(ctx context.Context, dsn string, logf func(string, 
 	l := &pgxlisten.Listener{
 		Connect:        func(ctx context.Context) (*pgx.Conn, error) { return pgx.Connect(ctx, dsn) },
 		ReconnectDelay: listenerReconnectDelay,
-		LogError: func(_ context.Context, err error) {
-			if logf != nil {
+		LogError: func(ctx context.Context, err error) {
+			if logf != nil && ctx.Err() == nil { // not the error Close causes
 				logf("credstore: listener: %v", err)
 			}
 		},

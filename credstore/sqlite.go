@@ -41,7 +41,6 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 		return err
 	}
 	s.write.SetMaxOpenConns(1)
-	s.write.SetConnMaxIdleTime(0)
 	if err := s.write.PingContext(ctx); err != nil {
 		return err
 	}
@@ -53,5 +52,8 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 		return err
 	}
 	s.read.SetMaxOpenConns(sqliteReaders)
-	return s.read.PingContext(ctx)
+	if err := s.read.PingContext(ctx); err != nil {
+		return err
+	}
+	return s.startEventPoller(ctx)
 }

@@ -7,79 +7,10 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"sync/atomic"
 	"time"
 )
-
-// Drivers Open accepts.
-const (
-	DriverSQLite   = "sqlite"
-	DriverPostgres = "postgres"
-)
-
-// Defaults of Config's durations.
-const (
-	DefaultRecheck          = 15 * time.Minute
-	DefaultUseRecordingStep = time.Minute
-)
-
-// Config says where the store lives and which keys protect it.
-type Config struct {
-	// Driver is DriverSQLite (the default) or DriverPostgres.
-	Driver string
-	// Path is the SQLite database file; it is created if missing.
-	Path string
-	// DSN is the PostgreSQL connection string (pgx syntax).
-	DSN string
-	// HashKey keys the app-password hashes: at least 32 bytes, the same on
-	// every replica. Changing it invalidates every app password.
-	HashKey []byte
-	// EncryptionKeys seal refresh tokens; the first is current.
-	EncryptionKeys []EncryptionKey
-	// Recheck is how old a grant's last IdP check may be before Verify
-	// says it needs another. Zero: DefaultRecheck.
-	Recheck time.Duration
-	// UseRecordingStep coalesces last-use writes: a login from the same
-	// address within this step of the recorded one writes nothing.
-	// Zero: DefaultUseRecordingStep.
-	UseRecordingStep time.Duration
-	// Logf receives errors of the background PostgreSQL listener. Nil: silent.
-	Logf func(format string, args ...any)
-	// Now is the clock; nil is time.Now. For tests.
-	Now func() time.Time
-}
-
-// String names the backend and key ids, never a key or a DSN (which may
-// hold a password).
-func (c Config) String() string {
-	ids := make([]string, len(c.EncryptionKeys))
-	for i, k := range c.EncryptionKeys {
-		ids[i] = k.ID
-	}
-	where := c.Path
-	if c.Driver == DriverPostgres {
-		where = "dsn " + redacted
-	}
-	return fmt.Sprintf("credstore.Config{Driver: %s, %s, HashKey: %s, EncryptionKeys: [%s]}",
-		c.driver(), where, redacted, strings.Join(ids, " "))
-}
-
-func (c Config) GoString() string { return c.String() }
-
-// Format covers every verb: without it %d would print the keys and the DSN.
-func (c Config) Format(f fmt.State, _ rune) { io.WriteString(f, c.String()) }
-
-// MarshalText keeps keys and the DSN out of JSON and structured logs.
-func (c Config) MarshalText() ([]byte, error) { return []byte(c.String()), nil }
-
-func (c Config) driver() string {
-	if c.Driver == "" {
-		return DriverSQLite
-	}
-	return c.Driver
-}
 
 // Errors callers tell apart. Each is wrapped with what was being done.
 var (
@@ -103,10 +34,12 @@ type Store struct {
 	hashKey []byte
 	keys    *keyring
 	recheck time.Duration
+	lease   time.Duration
 	useStep time.Duration
 	now     func() time.Time
 	events  *broker
-	stop    func() // stops the PostgreSQL listener
+	stop    func() // stops the PostgreSQL listener or the SQLite event poller
+	origin  string // SQLite: marks this store's own rows in the events table
 	closed  atomic.Bool
 }
 
@@ -125,6 +58,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		hashKey: append([]byte(nil), cfg.HashKey...),
 		keys:    keys,
 		recheck: orDefault(cfg.Recheck, DefaultRecheck),
+		lease:   orDefault(cfg.RecheckLease, DefaultRecheckLease),
 		useStep: orDefault(cfg.UseRecordingStep, DefaultUseRecordingStep),
 		now:     cfg.Now,
 		events:  newBroker(),
@@ -184,7 +118,8 @@ func (s *Store) fail(op string, err error) error {
 
 // tx runs fn in one write transaction and announces its events once it
 // committed: on PostgreSQL through NOTIFY inside the transaction (delivered
-// to every replica at commit), on SQLite in process after the commit.
+// to every replica at commit); on SQLite in process after the commit, and
+// through the events table to other processes on the same file.
 func (s *Store) tx(ctx context.Context, op string, fn func(*sql.Tx) ([]Event, error)) error {
 	if s.closed.Load() {
 		return s.fail(op, ErrClosed)
@@ -198,11 +133,13 @@ func (s *Store) tx(ctx context.Context, op string, fn func(*sql.Tx) ([]Event, er
 	if err != nil {
 		return s.fail(op, err)
 	}
-	if s.backend == DriverPostgres {
-		for _, ev := range events {
-			if err := notify(ctx, tx, ev); err != nil {
-				return s.fail(op, err)
-			}
+	for _, ev := range events {
+		announce := notify // PostgreSQL: to every replica at commit
+		if s.backend == DriverSQLite {
+			announce = s.logEvent // for other processes on the file
+		}
+		if err := announce(ctx, tx, ev); err != nil {
+			return s.fail(op, err)
 		}
 	}
 	if err := tx.Commit(); err != nil {

@@ -15,7 +15,10 @@ CREATE TABLE grants (
     refresh_key_id  TEXT,
     refresh_token   BYTEA,
     disabled_at     BIGINT,
-    disabled_reason TEXT
+    disabled_reason TEXT,
+    -- A replica refreshing the grant holds it until then, so no two
+    -- replicas spend one (possibly single-use) refresh token.
+    claimed_until   BIGINT
 );
 CREATE INDEX grants_due ON grants (last_checked_at) WHERE disabled_at IS NULL;
 CREATE INDEX grants_key ON grants (refresh_key_id);
@@ -39,6 +42,18 @@ CREATE TABLE credentials (
 CREATE INDEX credentials_owner ON credentials (owner_jid, created_at);
 CREATE INDEX credentials_grant ON credentials (grant_id);
 
+-- SQLite's event log: another process on the same file (the operator's CLI,
+-- another proxy) learns of revocations by reading it. seq follows commit
+-- order because SQLite has one writer. PostgreSQL uses NOTIFY and leaves it
+-- empty.
+CREATE TABLE events (
+    seq        BIGINT PRIMARY KEY,
+    origin     TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    payload    TEXT NOT NULL
+);
+
 -- +goose Down
+DROP TABLE events;
 DROP TABLE credentials;
 DROP TABLE grants;

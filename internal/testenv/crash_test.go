@@ -15,21 +15,36 @@ import (
 	"time"
 )
 
-const crashChildEnv = "TESTENV_CRASH_CHILD_DIR"
+const (
+	crashChildEnv     = "TESTENV_CRASH_CHILD_DIR"
+	crashChildService = "TESTENV_CRASH_CHILD_SERVICE" // "postgres", or empty for Start's Env
+)
 
 // TestCrashChild is the child half of TestCrashedParentLeavesNoProcesses:
-// it starts an Env, prints the service pids and kills itself without Close.
+// it starts an Env or a PostgreSQL cluster, prints the service pids (and
+// the cluster's directory) and kills itself without Close.
 func TestCrashChild(t *testing.T) {
 	dir := os.Getenv(crashChildEnv)
 	if dir == "" {
 		t.Skip("helper process for TestCrashedParentLeavesNoProcesses")
 	}
-	env, err := Start(t.Context(), Options{Dir: dir})
-	if err != nil {
-		t.Fatal(err)
+	var procs []*process
+	if os.Getenv(crashChildService) == "postgres" {
+		pg, err := StartPostgres(t.Context(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Printf("DIR %s\n", pg.Dir)
+		procs = []*process{pg.proc}
+	} else {
+		env, err := Start(t.Context(), Options{Dir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		procs = env.procs()
 	}
 	var pids []string
-	for _, p := range env.procs() {
+	for _, p := range procs {
 		pids = append(pids, strconv.Itoa(p.Pid()))
 	}
 	fmt.Printf("PIDS %s\n", strings.Join(pids, " "))
@@ -37,15 +52,30 @@ func TestCrashChild(t *testing.T) {
 }
 
 // TestCrashedParentLeavesNoProcesses checks the parent-death signal: when
-// the process that called Start dies without Close, the services die too.
+// the process that started the services dies without Close, they die too
+// (PostgreSQL's too, though it runs as another user when we are root).
 func TestCrashedParentLeavesNoProcesses(t *testing.T) {
-	if err := checkInstalled(); err != nil && os.Getenv("CI") != "true" {
-		t.Skip(err)
-	}
+	t.Run("prosody+glewlwyd", func(t *testing.T) {
+		if err := checkInstalled(); err != nil && os.Getenv("CI") != "true" {
+			t.Skip(err)
+		}
+		crashChildAndWait(t, "", 2)
+	})
+	t.Run("postgres", func(t *testing.T) {
+		if _, _, err := postgresBinaries(); err != nil && os.Getenv("CI") != "true" {
+			t.Skip(err)
+		}
+		crashChildAndWait(t, "postgres", 1)
+	})
+}
+
+// crashChildAndWait runs TestCrashChild for service, expects wantPids
+// service pids from it and waits until all are gone.
+func crashChildAndWait(t *testing.T, service string, wantPids int) {
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), crashChildEnv+"="+t.TempDir())
+	cmd.Env = append(os.Environ(), crashChildEnv+"="+t.TempDir(), crashChildService+"="+service)
 	out, err := cmd.Output()
 	var exit *exec.ExitError
 	if !errors.As(err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
@@ -54,6 +84,10 @@ func TestCrashedParentLeavesNoProcesses(t *testing.T) {
 	var pids []int
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
+		if dir, ok := strings.CutPrefix(sc.Text(), "DIR "); ok {
+			// The crashed child could not remove its cluster's directory.
+			t.Cleanup(func() { os.RemoveAll(dir) })
+		}
 		if rest, ok := strings.CutPrefix(sc.Text(), "PIDS "); ok {
 			for _, f := range strings.Fields(rest) {
 				pid, err := strconv.Atoi(f)
@@ -64,8 +98,8 @@ func TestCrashedParentLeavesNoProcesses(t *testing.T) {
 			}
 		}
 	}
-	if len(pids) != 2 {
-		t.Fatalf("want 2 pids from the child, got %v; output:\n%s", pids, out)
+	if len(pids) != wantPids {
+		t.Fatalf("want %d pids from the child, got %v; output:\n%s", wantPids, pids, out)
 	}
 	for _, pid := range pids {
 		for alive(pid) {

@@ -1,7 +1,8 @@
 // Package testenv starts the real services the proxy is tested against: an
-// unchanged Prosody (the upstream XMPP server) and a Glewlwyd OpenID Connect
-// provider, from their installed Debian binaries, on free loopback ports in a
-// temporary directory.
+// unchanged Prosody (the upstream XMPP server), a Glewlwyd OpenID Connect
+// provider and PostgreSQL (the credential store's shared backend), from
+// their installed Debian binaries, on free loopback ports in temporary
+// directories.
 //
 // From a program (the demo stack):
 //
@@ -14,6 +15,12 @@
 //
 //	func TestMain(m *testing.M) { testenv.Main(m) }
 //	func TestX(t *testing.T) { env := testenv.Require(t); ... }
+//
+// A throwaway PostgreSQL cluster (Debian's postgresql package; as the
+// postgres user when run as root) is shared the same way, with a fresh
+// database per test:
+//
+//	dsn := testenv.PostgresDatabase(t)
 //
 // Every process is started in its own process group with a parent-death
 // signal, and Close kills the groups, so nothing outlives the caller.

@@ -90,7 +90,7 @@ func StartPostgres(ctx context.Context, logf func(string, ...any)) (*Postgres, e
 	}
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
-	dir, err := os.MkdirTemp("", "testenv-pg-")
+	dir, err := os.MkdirTemp(clusterParent(cred), "testenv-pg-")
 	if err != nil {
 		return nil, err
 	}
@@ -131,6 +131,16 @@ func StartPostgres(ctx context.Context, logf func(string, ...any)) (*Postgres, e
 	}
 	logf("testenv: postgres up in %v on 127.0.0.1:%d (dir %s)", time.Since(began).Round(time.Millisecond), pg.Port, dir)
 	return pg, nil
+}
+
+// clusterParent is the temporary directory, unless the postgres user could
+// not enter it (a private TMPDIR of root's); then /tmp.
+func clusterParent(cred *syscall.Credential) string {
+	parent := os.TempDir()
+	if fi, err := os.Stat(parent); cred != nil && (err != nil || fi.Mode().Perm()&0o001 == 0) {
+		return "/tmp"
+	}
+	return parent
 }
 
 func (pg *Postgres) start(ctx context.Context, postgres, data string, cred *syscall.Credential) error {
