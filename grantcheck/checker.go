@@ -23,6 +23,10 @@ type Store interface {
 	DueGrants(ctx context.Context, olderThan time.Time, limit int) ([]Grant, error)
 	// Grant loads one enabled grant.
 	Grant(ctx context.Context, id string) (Grant, error)
+	// Claim loads one enabled grant and holds it for a check, so that no other
+	// replica spends its refresh token meanwhile; held elsewhere: ErrBusy.
+	// Checked or Disable releases it.
+	Claim(ctx context.Context, id string) (Grant, error)
 	// Checked records a successful check and a rotated refresh token (or "").
 	Checked(ctx context.Context, id, rotatedRefreshToken string) error
 	// Disable ends the grant and every credential on it, for good.
@@ -42,6 +46,8 @@ var (
 	// ErrUnavailable: the grant is overdue and the IdP could not be asked
 	// within the grace period.
 	ErrUnavailable = errors.New("grantcheck: identity provider unavailable and the grant is overdue")
+	// ErrBusy: Store.Claim found the grant held by another check.
+	ErrBusy = errors.New("grantcheck: grant check in progress elsewhere")
 )
 
 // Outcomes reported to Config.Observe.
@@ -126,7 +132,7 @@ func (c *Checker) Sweep(ctx context.Context) int {
 		}
 		progress := false
 		for _, g := range due {
-			err := c.check(ctx, g.ID)
+			err := c.check(ctx, g.ID, false) // DueGrants claimed them
 			checked++
 			if !errors.Is(err, ErrUnavailable) && !errors.Is(err, errIdPDown) {
 				progress = true
@@ -147,19 +153,19 @@ var errIdPDown = errors.New("identity provider could not be asked; within grace"
 // refuse it. ErrUnavailable: temporary failure. Concurrent logins of one grant
 // share one refresh.
 func (c *Checker) CheckLogin(ctx context.Context, grantID string) error {
-	err := c.check(ctx, grantID)
-	if errors.Is(err, errIdPDown) {
-		return nil
+	err := c.check(ctx, grantID, true)
+	if errors.Is(err, errIdPDown) || errors.Is(err, ErrBusy) {
+		return nil // a check underway elsewhere ends the session if the grant is gone
 	}
 	return err
 }
 
-func (c *Checker) check(ctx context.Context, grantID string) error {
+func (c *Checker) check(ctx context.Context, grantID string, claim bool) error {
 	ch := c.flight.DoChan(grantID, func() (any, error) {
 		// Outlives a caller that gives up: the answer is useful to the next one.
 		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.cfg.Timeout)
 		defer cancel()
-		return nil, c.checkOnce(cctx, grantID)
+		return nil, c.checkOnce(cctx, grantID, claim)
 	})
 	select {
 	case r := <-ch:
@@ -169,8 +175,15 @@ func (c *Checker) check(ctx context.Context, grantID string) error {
 	}
 }
 
-func (c *Checker) checkOnce(ctx context.Context, grantID string) error {
-	g, err := c.cfg.Store.Grant(ctx, grantID)
+func (c *Checker) checkOnce(ctx context.Context, grantID string, claim bool) error {
+	load := c.cfg.Store.Grant
+	if claim {
+		load = c.cfg.Store.Claim
+	}
+	g, err := load(ctx, grantID)
+	if errors.Is(err, ErrBusy) {
+		return err
+	}
 	if err != nil {
 		return fmt.Errorf("%w: loading the grant: %w", ErrUnavailable, err)
 	}

@@ -14,11 +14,12 @@ type memStore struct {
 	mu       sync.Mutex
 	grants   map[string]*Grant
 	disabled map[string]string
+	busy     map[string]bool // claimed by another check
 	now      func() time.Time
 }
 
 func newMemStore(now func() time.Time, gs ...Grant) *memStore {
-	s := &memStore{grants: map[string]*Grant{}, disabled: map[string]string{}, now: now}
+	s := &memStore{grants: map[string]*Grant{}, disabled: map[string]string{}, busy: map[string]bool{}, now: now}
 	for _, g := range gs {
 		s.grants[g.ID] = &g
 	}
@@ -45,6 +46,16 @@ func (s *memStore) Grant(_ context.Context, id string) (Grant, error) {
 		return Grant{}, errors.New("no such grant")
 	}
 	return *g, nil
+}
+
+func (s *memStore) Claim(ctx context.Context, id string) (Grant, error) {
+	s.mu.Lock()
+	busy := s.busy[id]
+	s.mu.Unlock()
+	if busy {
+		return Grant{}, ErrBusy
+	}
+	return s.Grant(ctx, id)
 }
 
 func (s *memStore) Checked(_ context.Context, id, rotated string) error {
@@ -213,5 +224,22 @@ func TestSweepChecksOnlyDueGrants(t *testing.T) {
 	}
 	if n := c.Sweep(t.Context()); n != 0 {
 		t.Fatalf("second sweep checked %d grants, want 0", n)
+	}
+}
+
+// TestLoginDuringCheckElsewhere: a login whose grant another replica is
+// checking is let in without spending the refresh token a second time.
+func TestLoginDuringCheckElsewhere(t *testing.T) {
+	now := time.Unix(1_000_000, 0)
+	clock := func() time.Time { return now }
+	store := newMemStore(clock, Grant{ID: "g", RefreshToken: "rt", LastCheckedAt: now.Add(-time.Hour)})
+	store.busy["g"] = true
+	p := &idp{answers: map[string]error{}}
+	c := New(Config{Store: store, Refresher: p, Now: clock})
+	if err := c.CheckLogin(t.Context(), "g"); err != nil {
+		t.Fatalf("err = %v, want the login let in", err)
+	}
+	if n := p.calls.Load(); n != 0 {
+		t.Fatalf("%d refreshes of a grant claimed elsewhere, want 0", n)
 	}
 }

@@ -16,6 +16,8 @@ import (
 	"mellium.im/xmpp/stanza"
 
 	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/credstore"
+	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/app"
+	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/config"
 	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/testenv"
 )
 
@@ -227,4 +229,33 @@ func TestTokenSessionEndsWhenTokenRevoked(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantStreamError(t, c, "not-authorized", "identity provider")
+}
+
+// TestRevokeFromAnotherProcessEndsSession: the operator's command opens the
+// same SQLite file in another process; its revocation reaches the running
+// proxy, which ends the session logged in with that app password.
+func TestRevokeFromAnotherProcessEndsSession(t *testing.T) {
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	path := filepath.Join(t.TempDir(), "credentials.db")
+	secret := base64.StdEncoding.EncodeToString(key)
+	s := startStack(t, fmt.Sprintf("store: {path: %q, secret_key: %q}\n", path, secret))
+	ap, pw := s.newAppPassword(t, "alice", s.env.IdP.Users["alice"], "kiosk")
+	c := s.loginPlain(t, "alice", pw)
+	c.open(s.env.Prosody.Domain)
+	c.bind("kiosk")
+
+	cfg := config.Default()
+	cfg.Store.Path, cfg.Store.SecretKey = path, secret
+	other, err := app.OpenStore(&cfg) // as `xmpp-oauth-proxy app-passwords revoke` does
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := other.Revoke(ctx, s.jid("alice"), ap.ID); err != nil {
+		t.Fatal(err)
+	}
+	wantStreamError(t, c, "not-authorized", "app password was revoked")
 }

@@ -84,6 +84,17 @@ func (g grantStore) Grant(ctx context.Context, id string) (grantcheck.Grant, err
 	return grantcheck.Grant{ID: x.ID, RefreshToken: x.RefreshToken.Reveal(), LastCheckedAt: x.LastCheckedAt}, nil
 }
 
+func (g grantStore) Claim(ctx context.Context, id string) (grantcheck.Grant, error) {
+	x, err := g.s.ClaimGrant(ctx, id)
+	if errors.Is(err, credstore.ErrRecheckInProgress) {
+		return grantcheck.Grant{}, fmt.Errorf("%w: %w", grantcheck.ErrBusy, err)
+	}
+	if err != nil {
+		return grantcheck.Grant{}, err
+	}
+	return grantcheck.Grant{ID: x.ID, RefreshToken: x.RefreshToken.Reveal(), LastCheckedAt: x.LastCheckedAt}, nil
+}
+
 func (g grantStore) Checked(ctx context.Context, id, rotated string) error {
 	return g.s.UpdateGrantRefreshToken(ctx, id, rotated)
 }
