@@ -1,6 +1,9 @@
 package proxy
 
-import "sync"
+import (
+	"strings"
+	"sync"
+)
 
 // SessionRef names what a session logged in with, so that revoking it can end
 // the session. Empty fields match nothing.
@@ -94,4 +97,19 @@ func (s *Server) EndSessions(ref SessionRef, text string) int {
 			Str("why", text).Msg("sessions ended: credential revoked")
 	}
 	return len(rs)
+}
+
+// LiveCredentials lists the credential ids that relayed sessions logged in
+// with, each once: after missed revocation events the caller asks the store
+// which of them are gone and ends those sessions.
+func (s *Server) LiveCredentials() []string {
+	s.live.mu.Lock()
+	defer s.live.mu.Unlock()
+	var ids []string
+	for k := range s.live.byKey {
+		if id, ok := strings.CutPrefix(k, "cred:"); ok {
+			ids = append(ids, id)
+		}
+	}
+	return ids
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 
@@ -52,6 +53,9 @@ func TestEndSessionsByCredential(t *testing.T) {
 		return c
 	}
 	first, second := login("app-1"), login("app-2")
+	if ids := e.srv.LiveCredentials(); !slices.Contains(ids, "c1") || !slices.Contains(ids, "c2") || len(ids) != 2 {
+		t.Fatalf("live credentials = %q, want c1 and c2", ids)
+	}
 
 	if n := e.srv.EndSessions(SessionRef{CredentialID: "c1"}, "Your app password was revoked"); n != 1 {
 		t.Fatalf("ended %d sessions, want 1", n)

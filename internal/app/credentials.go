@@ -131,9 +131,25 @@ func (a *App) endRevokedSessions(sub *credstore.Subscription) {
 		case credstore.EventGrantDisabled:
 			a.server.EndSessions(proxy.SessionRef{GrantID: ev.GrantID}, textGrantDisabled)
 		case credstore.EventResync:
-			a.log.Warn().Msg("credential store events may have been missed; live sessions are re-checked at their next revocation")
+			a.resyncSessions()
 		}
 	}
+}
+
+// resyncSessions ends the live sessions whose credential was revoked while
+// the store's events could not reach us (PostgreSQL listener reconnected).
+func (a *App) resyncSessions() {
+	ctx, cancel := context.WithTimeout(context.Background(), storeOpenTimeout)
+	defer cancel()
+	gone, err := a.store.Inactive(ctx, a.server.LiveCredentials())
+	if err != nil {
+		a.log.Warn().Err(err).Msg("credential store events may have been missed and live sessions could not be re-checked")
+		return
+	}
+	for _, id := range gone {
+		a.server.EndSessions(proxy.SessionRef{CredentialID: id}, textCredentialRevoked)
+	}
+	a.log.Info().Int("ended", len(gone)).Msg("live sessions re-checked after missed credential store events")
 }
 
 // CredentialStore is the open credential store, nil when none is configured
