@@ -182,6 +182,27 @@ func TestStreamHeaderErrors(t *testing.T) {
 	}
 }
 
+// TestWellFormednessBeforeMeaning: an element the proxy would refuse anyway is
+// judged as XML first: an undeclared entity or mismatched tag inside it is
+// not-well-formed, a comment restricted-xml, whatever element carries it.
+func TestWellFormednessBeforeMeaning(t *testing.T) {
+	for _, tc := range []struct{ el, want string }{
+		{"<message to='x'><body>&foo;</body></message>", "not-well-formed"},
+		{"<iq type='get' id='1'>&foo;</iq>", "not-well-formed"},
+		{"<presence><x></y></presence>", "not-well-formed"},
+		{"<presence><!-- c --></presence>", "restricted-xml"},
+		{"<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='PLAIN'>&foo;</auth>", "not-well-formed"},
+	} {
+		e := newEnv(t, nil)
+		c := e.dial(e.addr)
+		c.startTLS(e.pool)
+		c.send(tc.el)
+		if got := c.rest(); !strings.Contains(got, streamErrorXML(tc.want)) {
+			t.Errorf("%s: got %q, want %s", tc.el, got, tc.want)
+		}
+	}
+}
+
 func TestElementsOutOfPlaceAfterTLS(t *testing.T) {
 	cases := []struct{ name, send, cond string }{
 		{"stanza before auth", "<message to='romeo@example.com'><body>hi</body></message>", "not-authorized"},

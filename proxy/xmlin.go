@@ -131,15 +131,17 @@ func (sr *streamReader) header() (xml.StartElement, error) {
 	}
 }
 
-// next reads the next first-level element whole, if want accepts its name; else it
-// returns at its start tag with only the name, so that the caller can refuse it at
-// once. It returns errStreamEnded when the client sent </stream:stream>. Whitespace
+// next reads the next first-level element whole. If want refuses its name, only the
+// name is kept, but the element is still read to its end: well-formedness is judged
+// before meaning (an undeclared entity is not-well-formed whatever carries it). It
+// returns errStreamEnded when the client sent </stream:stream>. Whitespace
 // between elements counts toward the limit of the element that follows, so endless
 // whitespace ends in errTooBig too.
 func (sr *streamReader) next(want func(xml.Name) bool) (*element, error) {
 	sr.lr.left = sr.max
 	var el *element
 	depth := 0
+	keep := false // want accepted the element: keep its attributes and text
 	for {
 		tok, err := sr.token()
 		if err != nil {
@@ -153,10 +155,11 @@ func (sr *streamReader) next(want func(xml.Name) bool) (*element, error) {
 			}
 			if depth == 1 {
 				el = &element{name: t.Name}
-				if !want(t.Name) {
-					return el, nil
+				if keep = want(t.Name); keep {
+					el.attr = t.Copy().Attr
+				} else if t.Name == (xml.Name{Space: nsStream, Local: "stream"}) {
+					return el, nil // a nested stream header never ends: refuse it now
 				}
-				el.attr = t.Copy().Attr
 			}
 		case xml.EndElement:
 			if depth == 0 {
@@ -173,7 +176,9 @@ func (sr *streamReader) next(want func(xml.Name) bool) (*element, error) {
 					return nil, errStreamText
 				}
 			case 1:
-				el.text = append(el.text, t...)
+				if keep {
+					el.text = append(el.text, t...)
+				}
 			}
 		}
 	}
