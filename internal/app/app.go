@@ -68,7 +68,7 @@ func New(cfg *config.Config, log zerolog.Logger) (*App, error) {
 		MaxElementBytes: cfg.Limits.MaxElementBytes,
 		MaxAuthAttempts: cfg.Limits.MaxAuthAttempts,
 		WriteTimeout:    cfg.Limits.RelayWriteTimeout,
-		Limits:          proxyLimits(cfg.Limits),
+		Limits:          proxyLimits(cfg.Limits, log),
 		Observer:        a.metrics,
 		Logger:          log,
 		SessionChecker:  sessionChecker{a.oauth},
@@ -126,9 +126,14 @@ func New(cfg *config.Config, log zerolog.Logger) (*App, error) {
 	return a, nil
 }
 
-func proxyLimits(l config.Limits) proxy.Limits {
+func proxyLimits(l config.Limits, log zerolog.Logger) proxy.Limits {
+	maxConns, lowered := boundedMaxConnections(l.MaxConnections, openFileLimit())
+	if lowered {
+		log.Warn().Int("configured", l.MaxConnections).Int("effective", maxConns).Uint64("open_file_limit", openFileLimit()).
+			Msg("limits.max_connections lowered to fit the open-file limit (two descriptors per session); raise LimitNOFILE / ulimit -n to allow more")
+	}
 	return proxy.Limits{
-		MaxConnections:              l.MaxConnections,
+		MaxConnections:              maxConns,
 		MaxPreAuth:                  l.MaxPreAuthConnections,
 		MaxPreAuthPerClient:         l.MaxPreAuthPerIP,
 		ConnectionRate:              l.ConnectionRatePerIP,

@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/rs/zerolog"
+
 	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/config"
 )
 
@@ -14,13 +16,13 @@ func TestEveryLimitIsWired(t *testing.T) {
 	l.MaxConnections, l.MaxPreAuthConnections, l.MaxPreAuthPerIP = 11, 12, 13
 	l.ConnectionRatePerIP, l.ConnectionBurstPerIP = 14, 15
 	l.FreeFailedLogins, l.MaxConcurrentPasswordGrants, l.IPv6PrefixBits = 16, 17, 48
-	got := reflect.ValueOf(proxyLimits(l))
+	got := reflect.ValueOf(proxyLimits(l, zerolog.Nop()))
 	for i := range got.NumField() {
 		if got.Field(i).IsZero() {
 			t.Errorf("proxy.Limits.%s is not set from the config", got.Type().Field(i).Name)
 		}
 	}
-	p := proxyLimits(l)
+	p := proxyLimits(l, zerolog.Nop())
 	if p.MaxPreAuth != 12 || p.MaxPreAuthPerClient != 13 || p.MaxConcurrentPasswordGrants != 17 || p.IPv6PrefixBits != 48 {
 		t.Errorf("proxy limits = %+v", p)
 	}
