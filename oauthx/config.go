@@ -44,8 +44,9 @@ type Config struct {
 	// Validation of tokens: "auto" (default), "userinfo", "introspection" or
 	// "jwt". See the package documentation.
 	Validation string
-	// Audience, when set, must be in a JWT's aud (jwt validation) or an
-	// introspection answer's aud (when it has one).
+	// Audience, when set, must be in the aud of a bearer token (JWT claims or
+	// introspection answer). Empty: a token with an aud must name ClientID
+	// there or have been issued to ClientID. See the package documentation.
 	Audience string
 
 	// Timeout bounds each HTTP request, connecting included. Default 5s.

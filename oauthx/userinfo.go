@@ -14,6 +14,13 @@ func (c *Client) viaUserinfo(ctx context.Context, ep *endpoints, token string) (
 	if ep.userinfo == "" {
 		return Identity{}, classed(ErrMisconfigured, "userinfo validation: no userinfo endpoint", nil)
 	}
+	// UserInfo says nothing of the audience: only a JWT's own claims can.
+	if err := c.precheckJWT("userinfo", token); err != nil {
+		return Identity{}, err
+	}
+	if c.cfg.Audience != "" && !looksLikeJWT(token) {
+		return Identity{}, classed(ErrMisconfigured, "userinfo cannot check oauth.audience of an opaque token: use introspection", nil)
+	}
 	start := time.Now()
 	defer func() { c.obs.Request("userinfo", outcome(err), time.Since(start)) }()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, ep.userinfo, nil)

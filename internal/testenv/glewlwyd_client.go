@@ -27,20 +27,38 @@ func (g *Glewlwyd) ShortPasswordToken(ctx context.Context, user, password string
 	return g.passwordToken(ctx, g.ShortTokenURL, user, password)
 }
 
+// PasswordIDToken runs the password grant on the main plugin and returns the
+// ID token that comes with the access token (scope openid): what a client
+// must not be able to log in with as a bearer token.
+func (g *Glewlwyd) PasswordIDToken(ctx context.Context, user, password string) (string, error) {
+	_, id, err := g.passwordGrant(ctx, g.TokenURL, user, password)
+	if err == nil && id == "" {
+		err = fmt.Errorf("password grant for %q: no id_token in the answer", user)
+	}
+	return id, err
+}
+
 func (g *Glewlwyd) passwordToken(ctx context.Context, tokenURL, user, password string) (string, error) {
+	access, _, err := g.passwordGrant(ctx, tokenURL, user, password)
+	return access, err
+}
+
+// passwordGrant returns the access token and the ID token (if any).
+func (g *Glewlwyd) passwordGrant(ctx context.Context, tokenURL, user, password string) (access, id string, err error) {
 	var out struct {
 		AccessToken string `json:"access_token"`
+		IDToken     string `json:"id_token"`
 	}
-	err := g.clientPost(ctx, tokenURL, url.Values{
+	err = g.clientPost(ctx, tokenURL, url.Values{
 		"grant_type": {"password"}, "username": {user}, "password": {password}, "scope": {g.Scope},
 	}, &out)
 	if err != nil {
-		return "", fmt.Errorf("password grant for %q: %w", user, err)
+		return "", "", fmt.Errorf("password grant for %q: %w", user, err)
 	}
 	if out.AccessToken == "" {
-		return "", fmt.Errorf("password grant for %q: no access_token in the answer", user)
+		return "", "", fmt.Errorf("password grant for %q: no access_token in the answer", user)
 	}
-	return out.AccessToken, nil
+	return out.AccessToken, out.IDToken, nil
 }
 
 // Introspect asks the main plugin about token (RFC 7662) and returns the
