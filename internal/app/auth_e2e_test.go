@@ -66,6 +66,19 @@ func TestAuthFailures(t *testing.T) {
 		}
 		wantFailure(t, c.respond([]byte{1}), "not-authorized")
 	})
+	t.Run("ID token as bearer", func(t *testing.T) {
+		// Signed by the same key and naming bob, but an ID token: any relying
+		// party that received it must not log in with it.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		idt, err := s.env.IdP.PasswordIDToken(ctx, "bob", s.env.IdP.Users["bob"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _ := s.dialRaw(t, false)
+		decodeChallenge(t, c.auth("OAUTHBEARER", bearerPayload("", idt)))
+		wantFailure(t, c.respond([]byte{1}), "not-authorized")
+	})
 	t.Run("tampered token", func(t *testing.T) {
 		c, _ := s.dialRaw(t, false)
 		tampered := bobToken[:len(bobToken)-4] + "AAAA"
