@@ -38,6 +38,10 @@ type Config struct {
 	// UsernameMapping: "" keeps the value, "split" keeps the part before the
 	// first "@" of user@realm.
 	UsernameMapping string
+	// UsernameRealms are the realms "split" accepts (compared without case);
+	// any other realm, or none, is refused, so alice@corp and alice@other
+	// cannot become one account. Required with "split".
+	UsernameRealms []string
 
 	// ResourceOwnerPassword allows the password grant (SASL PLAIN).
 	ResourceOwnerPassword bool
@@ -162,6 +166,14 @@ func (c Config) withDefaults() (Config, error) {
 	default:
 		return bad("username_mapping %q is not one of \"\", split", c.UsernameMapping)
 	}
+	if c.UsernameMapping == "split" && len(c.UsernameRealms) == 0 {
+		return bad("username_mapping split needs username_realms")
+	}
+	realms := make([]string, 0, len(c.UsernameRealms))
+	for _, r := range c.UsernameRealms {
+		realms = append(realms, normaliseRealm(r))
+	}
+	c.UsernameRealms = realms
 	if parts := strings.Split(c.UsernameField, "."); len(parts) > maxUsernameFieldDepth || strings.Contains(c.UsernameField, "..") ||
 		strings.HasPrefix(c.UsernameField, ".") || strings.HasSuffix(c.UsernameField, ".") {
 		return bad("username_field %q is not a dotted path of at most %d names", c.UsernameField, maxUsernameFieldDepth)

@@ -84,7 +84,10 @@
 // # Usernames
 //
 // UsernameField is a dotted path into nested JSON objects and must lead to a
-// string. UsernameMapping "split" keeps what precedes the first "@". The result
+// string. UsernameMapping "split" keeps what precedes the first "@", and only
+// when what follows is one of UsernameRealms (without case): a value of
+// another realm, or of none, is rejected, since alice@corp and alice@other
+// would otherwise become one account. The result
 // is normalised with PRECIS UsernameCaseMapped (RFC 8265) and must be a valid
 // localpart (RFC 7622: no "&'/:<>@ and at most 1023 bytes); otherwise the token
 // is rejected (ErrInvalidToken; ErrInvalidCredentials for PLAIN) and the reason

@@ -3,6 +3,7 @@ package oauthx
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"golang.org/x/text/secure/precis"
@@ -47,8 +48,30 @@ func (c *Client) usernameFrom(claims map[string]any, fields ...string) (string, 
 // normalise applies username_mapping and then PRECIS UsernameCaseMapped
 // (RFC 8265), and checks what RFC 7622 adds for a localpart.
 func (c *Client) normalise(v string) (string, error) {
-	return normaliseUsername(v, c.cfg.UsernameMapping == "split")
+	split := c.cfg.UsernameMapping == "split"
+	if split {
+		if err := c.realmAccepted(v); err != nil {
+			return "", err
+		}
+	}
+	return normaliseUsername(v, split)
 }
+
+// realmAccepted: split drops the realm, so only listed realms may be dropped;
+// otherwise users of two realms would share one account.
+func (c *Client) realmAccepted(v string) error {
+	_, realm, ok := strings.Cut(v, "@")
+	if !ok {
+		return fmt.Errorf("%w: no @realm, and username_mapping split needs one", errBadUsername)
+	}
+	if slices.Contains(c.cfg.UsernameRealms, normaliseRealm(realm)) {
+		return nil
+	}
+	return fmt.Errorf("%w: realm %q is not one of username_realms", errBadUsername, truncate(realm, 64))
+}
+
+// normaliseRealm makes realms comparable: no case, no trailing dot.
+func normaliseRealm(r string) string { return strings.ToLower(strings.TrimSuffix(r, ".")) }
 
 func normaliseUsername(v string, split bool) (string, error) {
 	if split {
