@@ -52,6 +52,14 @@ func New(cfg *config.Config, log zerolog.Logger) (*App, error) {
 
 	oc := oauthConfig(cfg.OAuth, log)
 	oc.Observer = a.metrics
+	if len(oc.UsernameRealms) == 0 {
+		for _, d := range cfg.Domains {
+			oc.UsernameRealms = append(oc.UsernameRealms, d.Name)
+		}
+	}
+	if urls := cfg.OAuth.InsecureHTTPURLs(); len(urls) > 0 {
+		log.Warn().Strs("urls", urls).Msg("allow_insecure_http: tokens and the client secret cross the network to the IdP in clear text")
+	}
 	a.oauth, err = oauthx.New(oc)
 	if err != nil {
 		return nil, fmt.Errorf("oauth: %w", err)
@@ -120,6 +128,7 @@ func oauthConfig(o config.OAuth, log zerolog.Logger) oauthx.Config {
 		TokenEndpointAuthMethod: o.TokenEndpointAuthMethod,
 		UsernameField:           o.UsernameField,
 		UsernameMapping:         o.UsernameMapping,
+		UsernameRealms:          o.UsernameRealms,
 		ResourceOwnerPassword:   o.ResourceOwnerPassword,
 		Validation:              o.Validation,
 		Audience:                o.Audience,

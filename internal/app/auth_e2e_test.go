@@ -220,3 +220,40 @@ func TestMechanismsFollowUpstreamCredentials(t *testing.T) {
 		})
 	}
 }
+
+// username_mapping split drops the realm, so by default only the XMPP domain's
+// realm may be dropped: dave@other.example must not become dave@localhost.
+func TestUsernameRealmThroughProxy(t *testing.T) {
+	env := testenvRequire(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	own, foreign := "erin@"+env.Prosody.Domain, "dave@other.example"
+	tokens := map[string]string{}
+	for _, user := range []string{own, foreign} {
+		if err := env.IdP.AddUser(ctx, user, "pw-"+user); err != nil {
+			t.Fatal(err)
+		}
+		tok, err := env.IdP.PasswordToken(ctx, user, "pw-"+user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokens[user] = tok
+	}
+	yaml := strings.Replace(env.ProxyConfig(listenAny, ""), "\noauth:\n", "\noauth:\n  username_mapping: split\n", 1)
+	s := startStackFor(t, env, yaml)
+
+	c, _ := s.dialRaw(t, true)
+	if el := c.auth("OAUTHBEARER", bearerPayload("", tokens[own])); el.XMLName.Local != "success" {
+		t.Fatalf("%s: got <%s>%s", own, el.XMLName.Local, el.Inner)
+	}
+	c.open(env.Prosody.Domain)
+	if jid := c.bind("raw"); !strings.HasPrefix(jid, "erin@"+env.Prosody.Domain+"/") {
+		t.Fatalf("bound %q", jid)
+	}
+	c, _ = s.dialRaw(t, true)
+	decodeChallenge(t, c.auth("OAUTHBEARER", bearerPayload("", tokens[foreign])))
+	wantFailure(t, c.respond([]byte{1}), "not-authorized")
+	if !strings.Contains(s.logs.String(), `realm \"other.example\" is not one of username_realms`) {
+		t.Errorf("no log line says why %s was refused", foreign)
+	}
+}
