@@ -59,6 +59,10 @@ type Config struct {
 	CAFile string
 	// InsecureSkipVerify turns certificate checks off; Start logs a warning.
 	InsecureSkipVerify bool
+	// AllowInsecureHTTP permits http:// URLs (configured or discovered) on
+	// hosts other than loopback, which carry tokens and the client secret in
+	// clear text; discovered ones are then logged as a warning.
+	AllowInsecureHTTP bool
 
 	// CacheTTL caps how long a validated token is trusted without asking again
 	// (never past its expiry). Default 5m; negative: no cache.
@@ -145,6 +149,9 @@ func (c Config) withDefaults() (Config, error) {
 		p, err := url.Parse(u.value)
 		if err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
 			return bad("%s is not an http(s) URL", u.name)
+		}
+		if plainHTTP(u.value) && !c.AllowInsecureHTTP {
+			return bad("%s is plain http to a host other than loopback (AllowInsecureHTTP)", u.name)
 		}
 	}
 	if c.Issuer == "" && c.DiscoveryURL == "" && c.TokenEndpoint == "" && c.UserinfoEndpoint == "" &&

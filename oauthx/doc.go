@@ -115,7 +115,10 @@
 // http.Client with keep-alive serves all requests; Timeout (default 5 s)
 // bounds connecting, the TLS handshake and each whole request. CAFile adds
 // roots; InsecureSkipVerify must be explicit and is logged as a warning.
-// Redirects are not followed.
+// Plain http:// URLs, configured or discovered, are refused
+// (ErrMisconfigured) unless they point at loopback or AllowInsecureHTTP is
+// set (discovered ones are then logged as a warning). Redirects are not
+// followed.
 //
 // Throughput measured with go test -bench: see docs/oauthx-bench.md.
 package oauthx

@@ -135,6 +135,7 @@ func oauthConfig(o config.OAuth, log zerolog.Logger) oauthx.Config {
 		Timeout:                 o.Timeout,
 		CAFile:                  o.CAFile,
 		InsecureSkipVerify:      o.InsecureSkipVerify,
+		AllowInsecureHTTP:       o.AllowInsecureHTTP,
 		CacheTTL:                o.CacheTTL,
 		NegativeCacheTTL:        o.NegativeCacheTTL,
 		CacheSize:               o.CacheSize,
