@@ -20,6 +20,9 @@ type Identity struct {
 	AccessToken string    // the token checked, or the one the password grant issued
 	Expires     time.Time // zero if unknown (userinfo)
 	Subject     string    // the server's sub, when it says
+	// Realm is what username_mapping split dropped (lower case), for callers
+	// that accept fewer realms per domain than UsernameRealms; "" otherwise.
+	Realm string
 }
 
 // Client talks to one authorization server. It is safe for concurrent use.

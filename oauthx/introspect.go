@@ -84,8 +84,7 @@ func (c *Client) viaIntrospection(ctx context.Context, ep *endpoints, token stri
 		return Identity{}, err
 	}
 	// RFC 7662 names the human-readable identifier "username".
-	id.Username, err = c.usernameFrom(claims, c.cfg.UsernameField, "username")
-	if err != nil {
+	if err := c.usernameFrom(&id, claims, c.cfg.UsernameField, "username"); err != nil {
 		return Identity{}, usernameError("introspection", err)
 	}
 	return id, nil

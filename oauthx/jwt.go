@@ -150,11 +150,11 @@ func audienceContains(aud any, want string) bool {
 
 // identityFromJWT takes the username from a verified JWT's claims.
 func (c *Client) identityFromJWT(cl *jwtClaims, token string) (Identity, error) {
-	name, err := c.usernameFrom(cl.all, c.cfg.UsernameField)
-	if err != nil {
+	id := Identity{AccessToken: token, Expires: cl.std.Expiry.Time(), Subject: cl.std.Subject}
+	if err := c.usernameFrom(&id, cl.all, c.cfg.UsernameField); err != nil {
 		return Identity{}, usernameError("JWT", err)
 	}
-	return Identity{Username: name, AccessToken: token, Expires: cl.std.Expiry.Time(), Subject: cl.std.Subject}, nil
+	return id, nil
 }
 
 // usernameError classes a failed username look-up.

@@ -50,10 +50,10 @@ func (c *Client) viaUserinfo(ctx context.Context, ep *endpoints, token string) (
 	if err := json.Unmarshal(body, &claims); err != nil || claims == nil {
 		return Identity{}, classed(ErrUnavailable, "userinfo: answer is not a JSON object", err)
 	}
-	name, err := c.usernameFrom(claims, c.cfg.UsernameField)
-	if err != nil {
+	sub, _ := claims["sub"].(string)
+	id = Identity{AccessToken: token, Subject: sub}
+	if err := c.usernameFrom(&id, claims, c.cfg.UsernameField); err != nil {
 		return Identity{}, usernameError("userinfo", err)
 	}
-	sub, _ := claims["sub"].(string)
-	return Identity{Username: name, AccessToken: token, Subject: sub}, nil
+	return id, nil
 }

@@ -83,7 +83,7 @@ func TestUsernameRealms(t *testing.T) {
 	cfg.UsernameRealms = []string{"example.com", "corp.example"}
 	c, logs := start(t, cfg)
 	for mail, want := range map[string]string{
-		"alice@Example.COM": "alice", "alice@corp.example": "alice",
+		"alice@Example.COM.": "alice@example.com", "alice@corp.example": "alice@corp.example",
 		"alice@other.org": "", "alice": "", "alice@example.com@other.org": "",
 	} {
 		f.mu.Lock()
@@ -91,7 +91,7 @@ func TestUsernameRealms(t *testing.T) {
 		f.mu.Unlock()
 		id, err := c.ValidateToken(t.Context(), f.issue("alice"))
 		if want != "" {
-			if err != nil || id.Username != want {
+			if err != nil || id.Username+"@"+id.Realm != want {
 				t.Errorf("%s: %+v, %v; want %s", mail, id, err, want)
 			}
 			continue

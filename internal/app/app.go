@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -52,7 +53,10 @@ func New(cfg *config.Config, log zerolog.Logger) (*App, error) {
 
 	oc := oauthConfig(cfg.OAuth, log)
 	oc.Observer = a.metrics
-	if len(oc.UsernameRealms) == 0 {
+	// Without username_realms each domain accepts its own realm only (below);
+	// oauthx accepts any of them.
+	defaultRealms := len(oc.UsernameRealms) == 0
+	if defaultRealms {
 		for _, d := range cfg.Domains {
 			oc.UsernameRealms = append(oc.UsernameRealms, d.Name)
 		}
@@ -81,8 +85,11 @@ func New(cfg *config.Config, log zerolog.Logger) (*App, error) {
 		Observer: a.metrics,
 		Logger:   log,
 	}
-	auth := oauthAuthenticator{client: a.oauth}
 	for i, d := range cfg.Domains {
+		auth := oauthAuthenticator{client: a.oauth}
+		if defaultRealms {
+			auth.realms = []string{strings.ToLower(strings.TrimSuffix(d.Name, "."))}
+		}
 		uc, err := upstreamConfig(d, log)
 		if err != nil {
 			return nil, fmt.Errorf("domains[%d].upstream: %w", i, err)

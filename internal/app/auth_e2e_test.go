@@ -221,15 +221,16 @@ func TestMechanismsFollowUpstreamCredentials(t *testing.T) {
 	}
 }
 
-// username_mapping split drops the realm, so by default only the XMPP domain's
-// realm may be dropped: dave@other.example must not become dave@localhost.
+// username_mapping split drops the realm, so by default a domain accepts only
+// its own realm: dave@other.example must not become dave@localhost, although
+// other.example is a domain of the proxy too; elsewhere.example is none.
 func TestUsernameRealmThroughProxy(t *testing.T) {
 	env := testenvRequire(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	own, foreign := "erin@"+env.Prosody.Domain, "dave@other.example"
+	own, otherDomain, foreign := "erin@"+env.Prosody.Domain, "dave@other.example", "mallory@elsewhere.example"
 	tokens := map[string]string{}
-	for _, user := range []string{own, foreign} {
+	for _, user := range []string{own, otherDomain, foreign} {
 		if err := env.IdP.AddUser(ctx, user, "pw-"+user); err != nil {
 			t.Fatal(err)
 		}
@@ -240,6 +241,8 @@ func TestUsernameRealmThroughProxy(t *testing.T) {
 		tokens[user] = tok
 	}
 	yaml := strings.Replace(env.ProxyConfig(listenAny, ""), "\noauth:\n", "\noauth:\n  username_mapping: split\n", 1)
+	// A second domain, never logged in to here.
+	yaml = strings.Replace(yaml, "domains:\n", "domains:\n  - name: other.example\n    upstream: {address: \""+env.Prosody.C2SAddr+"\", credentials: passthrough}\n", 1)
 	s := startStackFor(t, env, yaml)
 
 	c, _ := s.dialRaw(t, true)
@@ -250,10 +253,13 @@ func TestUsernameRealmThroughProxy(t *testing.T) {
 	if jid := c.bind("raw"); !strings.HasPrefix(jid, "erin@"+env.Prosody.Domain+"/") {
 		t.Fatalf("bound %q", jid)
 	}
-	c, _ = s.dialRaw(t, true)
-	decodeChallenge(t, c.auth("OAUTHBEARER", bearerPayload("", tokens[foreign])))
-	wantFailure(t, c.respond([]byte{1}), "not-authorized")
-	if !strings.Contains(s.logs.String(), `realm \"other.example\" is not one of username_realms`) {
-		t.Errorf("no log line says why %s was refused", foreign)
+	for _, user := range []string{otherDomain, foreign} {
+		c, _ = s.dialRaw(t, true)
+		decodeChallenge(t, c.auth("OAUTHBEARER", bearerPayload("", tokens[user])))
+		wantFailure(t, c.respond([]byte{1}), "not-authorized")
+		_, realm, _ := strings.Cut(user, "@")
+		if !strings.Contains(s.logs.String(), `realm \"`+realm+`\"`) {
+			t.Errorf("no log line says why %s was refused", user)
+		}
 	}
 }

@@ -94,7 +94,7 @@ type OAuth struct {
 	NegativeCacheTTL        time.Duration `mapstructure:"negative_cache_ttl"`
 	CacheSize               int           `mapstructure:"cache_size"`
 
-	// UsernameRealms: the realms split may drop; empty means the domains' names.
+	// UsernameRealms: the realms split may drop; empty: each domain its own name.
 	UsernameRealms []string `mapstructure:"username_realms"`
 	// AllowInsecureHTTP permits http:// IdP URLs on hosts other than loopback.
 	AllowInsecureHTTP bool `mapstructure:"allow_insecure_http"`
