@@ -23,6 +23,9 @@ type Identity struct {
 	// RefreshToken is what the password grant returned, if anything: it lets
 	// a live session be re-checked later. Never log it.
 	RefreshToken string
+	// Realm is what username_mapping split dropped (lower case), for callers
+	// that accept fewer realms per domain than UsernameRealms; "" otherwise.
+	Realm string
 }
 
 // Client talks to one authorization server. It is safe for concurrent use.
@@ -243,7 +246,16 @@ func (c *Client) refresh(ctx context.Context) error {
 			return err
 		}
 		first := !c.ep.Load().loaded
-		c.ep.Store(merge(c.cfg, md, from))
+		merged := merge(c.cfg, md, from)
+		if bad := plainHTTPDiscovered(c.cfg, merged); len(bad) > 0 {
+			if !c.cfg.AllowInsecureHTTP {
+				return classed(ErrMisconfigured, fmt.Sprintf("metadata lists plain http endpoints off loopback %v: tokens would cross the network in clear text", bad), nil)
+			}
+			if first {
+				c.log.Warn().Strs("urls", bad).Msg("allow_insecure_http: discovered endpoints use plain http; tokens cross the network in clear text")
+			}
+		}
+		c.ep.Store(merged)
 		if first {
 			ep := c.ep.Load()
 			c.log.Info().Str("discovery", from).Str("issuer", ep.issuer).Str("token", ep.token).

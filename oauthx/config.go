@@ -38,14 +38,19 @@ type Config struct {
 	// UsernameMapping: "" keeps the value, "split" keeps the part before the
 	// first "@" of user@realm.
 	UsernameMapping string
+	// UsernameRealms are the realms "split" accepts (compared without case);
+	// any other realm, or none, is refused, so alice@corp and alice@other
+	// cannot become one account. Required with "split".
+	UsernameRealms []string
 
 	// ResourceOwnerPassword allows the password grant (SASL PLAIN).
 	ResourceOwnerPassword bool
 	// Validation of tokens: "auto" (default), "userinfo", "introspection" or
 	// "jwt". See the package documentation.
 	Validation string
-	// Audience, when set, must be in a JWT's aud (jwt validation) or an
-	// introspection answer's aud (when it has one).
+	// Audience, when set, must be in the aud of a bearer token (JWT claims or
+	// introspection answer). Empty: a token with an aud must name ClientID
+	// there or have been issued to ClientID. See the package documentation.
 	Audience string
 
 	// Timeout bounds each HTTP request, connecting included. Default 5s.
@@ -54,6 +59,10 @@ type Config struct {
 	CAFile string
 	// InsecureSkipVerify turns certificate checks off; Start logs a warning.
 	InsecureSkipVerify bool
+	// AllowInsecureHTTP permits http:// URLs (configured or discovered) on
+	// hosts other than loopback, which carry tokens and the client secret in
+	// clear text; discovered ones are then logged as a warning.
+	AllowInsecureHTTP bool
 
 	// CacheTTL caps how long a validated token is trusted without asking again
 	// (never past its expiry). Default 5m; negative: no cache.
@@ -141,6 +150,9 @@ func (c Config) withDefaults() (Config, error) {
 		if err != nil || (p.Scheme != "https" && p.Scheme != "http") || p.Host == "" {
 			return bad("%s is not an http(s) URL", u.name)
 		}
+		if plainHTTP(u.value) && !c.AllowInsecureHTTP {
+			return bad("%s is plain http to a host other than loopback (AllowInsecureHTTP)", u.name)
+		}
 	}
 	if c.Issuer == "" && c.DiscoveryURL == "" && c.TokenEndpoint == "" && c.UserinfoEndpoint == "" &&
 		c.IntrospectionEndpoint == "" && c.JWKSURL == "" {
@@ -161,6 +173,14 @@ func (c Config) withDefaults() (Config, error) {
 	default:
 		return bad("username_mapping %q is not one of \"\", split", c.UsernameMapping)
 	}
+	if c.UsernameMapping == "split" && len(c.UsernameRealms) == 0 {
+		return bad("username_mapping split needs username_realms")
+	}
+	realms := make([]string, 0, len(c.UsernameRealms))
+	for _, r := range c.UsernameRealms {
+		realms = append(realms, normaliseRealm(r))
+	}
+	c.UsernameRealms = realms
 	if parts := strings.Split(c.UsernameField, "."); len(parts) > maxUsernameFieldDepth || strings.Contains(c.UsernameField, "..") ||
 		strings.HasPrefix(c.UsernameField, ".") || strings.HasSuffix(c.UsernameField, ".") {
 		return bad("username_field %q is not a dotted path of at most %d names", c.UsernameField, maxUsernameFieldDepth)

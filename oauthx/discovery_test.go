@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -79,13 +80,23 @@ func TestDiscoveryExplicitURL(t *testing.T) {
 func TestDiscoveryIssuerMismatch(t *testing.T) {
 	f := newFakeIdP(t)
 	f.meta["issuer"] = "https://evil.example/realm"
-	c, err := New(f.config(ValidationAuto))
+	c := startNeverReady(t, f.config(ValidationAuto), "an issuer mismatch")
+	if _, err := c.ValidateToken(context.Background(), "x.y.z"); !errors.Is(err, ErrMisconfigured) {
+		t.Errorf("ValidateToken = %v, want ErrMisconfigured", err)
+	}
+}
+
+// startNeverReady starts a client, waits for its first load to fail and
+// expects it misconfigured.
+func startNeverReady(t *testing.T, cfg Config, why string) *Client {
+	t.Helper()
+	c, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	t.Cleanup(c.Close)
 	c.Start(context.Background())
-	for c.lastErr.Load() == nil { // the first attempt has failed
+	for c.lastErr.Load() == nil && !c.Ready() { // the first attempt is over
 		time.Sleep(10 * time.Millisecond)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
@@ -94,10 +105,35 @@ func TestDiscoveryIssuerMismatch(t *testing.T) {
 		t.Fatalf("WaitReady = %v, want ErrMisconfigured", err)
 	}
 	if c.Ready() {
-		t.Error("ready despite an issuer mismatch")
+		t.Errorf("ready despite %s", why)
 	}
-	if _, err := c.ValidateToken(context.Background(), "x.y.z"); !errors.Is(err, ErrMisconfigured) {
-		t.Errorf("ValidateToken = %v, want ErrMisconfigured", err)
+	return c
+}
+
+// Metadata that sends tokens or the client secret over plain HTTP off
+// loopback is refused unless AllowInsecureHTTP; so is such a configured URL.
+func TestDiscoveryInsecureHTTPEndpoint(t *testing.T) {
+	f := newFakeIdP(t)
+	f.meta["token_endpoint"] = "http://idp.example.org/token"
+	c := startNeverReady(t, f.config(ValidationAuto), "an http token endpoint")
+	if _, err := c.PasswordLogin(context.Background(), "alice", "alice-pw"); !errors.Is(err, ErrMisconfigured) {
+		t.Errorf("PasswordLogin = %v, want ErrMisconfigured", err)
+	}
+
+	cfg := f.config(ValidationAuto)
+	cfg.AllowInsecureHTTP = true
+	c2, logs := start(t, cfg)
+	if endpointMap(c2)["token"] != "http://idp.example.org/token" {
+		t.Errorf("endpoints %v", c2.Endpoints())
+	}
+	if !strings.Contains(logs.String(), `"level":"warn"`) || !strings.Contains(logs.String(), "http://idp.example.org/token") {
+		t.Errorf("no warning naming the insecure endpoint: %s", logs.String())
+	}
+
+	cfg.AllowInsecureHTTP = false
+	cfg.JWKSURL = "http://10.0.0.1/jwks"
+	if _, err := New(cfg); !errors.Is(err, ErrMisconfigured) {
+		t.Errorf("New with an http jwks_url: %v, want ErrMisconfigured", err)
 	}
 }
 

@@ -32,18 +32,39 @@
 //     mean valid. It says nothing about expiry, so a cached success lasts
 //     CacheTTL.
 //   - introspection (RFC 7662) with client authentication: active must be
-//     true, exp not past, aud (if present and Audience is set) must match;
-//     the username comes from UsernameField, else "username". It sees
+//     true, exp not past, and the answer must pass the access token checks
+//     below; the username comes from UsernameField, else "username". It sees
 //     revocation.
 //   - jwt: verified locally against the JWKS (RS*, PS*, ES*, EdDSA; not none
 //     or HMAC): signature, typ at+jwt or JWT, iss, exp (required) and nbf with
-//     30 s leeway, aud when Audience is set (an aud string is also read as a
-//     space-separated list, which is what Glewlwyd sends). A revoked JWT stays
-//     valid until it expires.
+//     30 s leeway, then the access token checks. A revoked JWT stays valid
+//     until it expires.
 //   - auto (default): jwt when the token is a JWT and the keys are loaded;
 //     else introspection when there is an endpoint and a client_id; else
 //     userinfo. A JWT that verifies but lacks the username field is passed on
 //     to introspection or userinfo (logged once).
+//
+// Access token checks (a bearer token must be an access token meant for us;
+// an ID token or another client's token would let any relying party log in
+// as its users):
+//
+//   - no ID token: refused when it has at_hash, c_hash or s_hash, Keycloak's
+//     typ "ID", an introspection token_type id_token (Glewlwyd), or a nonce
+//     without a sign of an access token (header typ at+jwt, or Keycloak's
+//     typ "Bearer", which before Keycloak 25 carried the nonce along).
+//   - audience: with Audience set, aud must contain it (an introspection
+//     answer without aud is refused). Without it, a token that has an aud
+//     must name ClientID there or have been issued to ClientID (client_id or
+//     azp claim); a token without aud passes. An aud string is also read as
+//     a space-separated list: Glewlwyd puts the requested scopes there
+//     ("openid xmpp"), so for Glewlwyd tokens of other clients (XMPP apps)
+//     set Audience to a scope they request, e.g. "xmpp".
+//
+// A JWT sent to userinfo or introspection is first held to these checks on
+// its unverified payload (which can only refuse it). UserInfo cannot see the
+// audience of an opaque token: with Audience set that is ErrMisconfigured.
+// The ID token of PLAIN's own grant (below) is checked by the ID token rules
+// instead: aud must be ClientID.
 //
 // With no method available (no endpoint at all), CanValidate is false:
 // OAUTHBEARER cannot be offered, and PLAIN takes the typed username as it is.
@@ -63,7 +84,10 @@
 // # Usernames
 //
 // UsernameField is a dotted path into nested JSON objects and must lead to a
-// string. UsernameMapping "split" keeps what precedes the first "@". The result
+// string. UsernameMapping "split" keeps what precedes the first "@", and only
+// when what follows is one of UsernameRealms (without case): a value of
+// another realm, or of none, is rejected, since alice@corp and alice@other
+// would otherwise become one account. The result
 // is normalised with PRECIS UsernameCaseMapped (RFC 8265) and must be a valid
 // localpart (RFC 7622: no "&'/:<>@ and at most 1023 bytes); otherwise the token
 // is rejected (ErrInvalidToken; ErrInvalidCredentials for PLAIN) and the reason
@@ -91,7 +115,10 @@
 // http.Client with keep-alive serves all requests; Timeout (default 5 s)
 // bounds connecting, the TLS handshake and each whole request. CAFile adds
 // roots; InsecureSkipVerify must be explicit and is logged as a warning.
-// Redirects are not followed.
+// Plain http:// URLs, configured or discovered, are refused
+// (ErrMisconfigured) unless they point at loopback or AllowInsecureHTTP is
+// set (discovered ones are then logged as a warning). Redirects are not
+// followed.
 //
 // Throughput measured with go test -bench: see docs/oauthx-bench.md.
 package oauthx

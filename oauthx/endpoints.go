@@ -1,6 +1,10 @@
 package oauthx
 
-import "slices"
+import (
+	"net"
+	"net/url"
+	"slices"
+)
 
 // endpoints are the URLs in use: configured values over discovered ones.
 type endpoints struct {
@@ -80,6 +84,33 @@ func (c *Client) Endpoints() []Endpoint {
 	} {
 		if x.URL != "" {
 			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// plainHTTP: an http:// URL to a host other than loopback, where tokens and
+// the client secret would cross the network in clear text.
+func plainHTTP(u string) bool {
+	p, err := url.Parse(u)
+	if err != nil || p.Scheme != "http" {
+		return false
+	}
+	ip := net.ParseIP(p.Hostname())
+	return p.Hostname() != "localhost" && (ip == nil || !ip.IsLoopback())
+}
+
+// plainHTTPDiscovered lists the discovered (not configured) endpoints in use
+// that are plainHTTP; configured ones were refused or allowed by withDefaults.
+func plainHTTPDiscovered(cfg Config, e *endpoints) []string {
+	var out []string
+	for _, x := range []struct{ configured, used string }{
+		{cfg.TokenEndpoint, e.token}, {cfg.UserinfoEndpoint, e.userinfo},
+		{cfg.IntrospectionEndpoint, e.introspection}, {cfg.JWKSURL, e.jwks},
+	} {
+		if x.configured == "" && plainHTTP(x.used) {
+			u, _ := url.Parse(x.used)
+			out = append(out, u.Redacted())
 		}
 	}
 	return out

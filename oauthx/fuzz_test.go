@@ -68,6 +68,7 @@ func FuzzVerifyJWT(f *testing.F) {
 	f.Add(signJWT(f, key, "k2", "JWT", iss, -time.Hour, map[string]any{"preferred_username": "bob"}))
 	f.Add("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.")
 	f.Add("a.b.c")
+	f.Add(signJWT(f, key, "k1", "JWT", iss, time.Hour, map[string]any{"preferred_username": "alice", "aud": "proxy", "at_hash": "x"}))
 	c, err := New(Config{Issuer: iss, JWKSURL: "http://127.0.0.1:1/jwks", Validation: ValidationJWT})
 	if err != nil {
 		f.Fatal(err)
@@ -86,6 +87,24 @@ func FuzzVerifyJWT(f *testing.F) {
 		id, err := c.identityFromJWT(cl, token)
 		if err == nil && id.Username == "" {
 			t.Fatal("accepted with an empty username")
+		}
+	})
+}
+
+// The unverified pre-check of tokens bound for userinfo or introspection sees
+// untrusted payloads: it never panics and only refuses as ErrInvalidToken.
+func FuzzPrecheckJWT(f *testing.F) {
+	key := newRSAKey(f)
+	f.Add(signJWT(f, key, "k1", "JWT", "https://idp", time.Hour, map[string]any{"aud": []any{"a", 1, nil}, "at_hash": "x"}))
+	f.Add(signJWT(f, key, "k1", "at+jwt", "https://idp", time.Hour, map[string]any{"aud": 7, "nonce": map[string]any{}}))
+	f.Add("eyJhbGciOiJSUzI1NiJ9.eyJhdWQiOlt7fV19.c2ln")
+	c, err := New(Config{Issuer: "https://idp", ClientID: "proxy", Validation: ValidationUserinfo})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, token string) {
+		if err := c.precheckJWT("fuzz", token); err != nil && !errors.Is(err, ErrInvalidToken) {
+			t.Fatalf("error %v is not ErrInvalidToken", err)
 		}
 	})
 }

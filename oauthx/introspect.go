@@ -3,7 +3,6 @@ package oauthx
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -25,6 +24,9 @@ func (c *Client) viaIntrospection(ctx context.Context, ep *endpoints, token stri
 	}
 	if c.cfg.ClientID == "" {
 		return Identity{}, classed(ErrMisconfigured, "introspection needs a client_id", nil)
+	}
+	if err := c.precheckJWT("introspection", token); err != nil {
+		return Identity{}, err
 	}
 	start := time.Now()
 	defer func() { c.obs.Request("introspection", outcome(err), time.Since(start)) }()
@@ -77,12 +79,12 @@ func (c *Client) viaIntrospection(ctx context.Context, ep *endpoints, token stri
 			return Identity{}, classed(ErrInvalidToken, "introspection: token expired", nil)
 		}
 	}
-	if aud, ok := claims["aud"]; ok && c.cfg.Audience != "" && !audienceContains(aud, c.cfg.Audience) {
-		return Identity{}, classed(ErrInvalidToken, fmt.Sprintf("introspection: aud does not contain %q", c.cfg.Audience), nil)
+	// Active ID tokens are answered too (Glewlwyd: token_type id_token).
+	if err := c.checkAccessToken("introspection", "", claims); err != nil {
+		return Identity{}, err
 	}
 	// RFC 7662 names the human-readable identifier "username".
-	id.Username, err = c.usernameFrom(claims, c.cfg.UsernameField, "username")
-	if err != nil {
+	if err := c.usernameFrom(&id, claims, c.cfg.UsernameField, "username"); err != nil {
 		return Identity{}, usernameError("introspection", err)
 	}
 	return id, nil

@@ -32,18 +32,26 @@ func looksLikeJWT(token string) bool {
 }
 
 // jwtClaims is a verified token's payload: the registered claims and all of
-// them as a map for the username field.
+// them as a map for the username field, and the header's typ.
 type jwtClaims struct {
 	std jwt.Claims
 	all map[string]any
+	typ string
 }
 
 // verifyJWT checks a JWT access token locally (RFC 9068): signature against the
-// issuer's keys, typ, iss, exp (required) and nbf with leeway, aud when an
-// audience is configured. Errors wrap ErrInvalidToken, or ErrUnavailable when
-// the keys cannot be fetched.
+// issuer's keys, typ, iss, exp (required) and nbf with leeway, that it is no
+// ID token and that it is meant for us (checkAccessToken). Errors wrap
+// ErrInvalidToken, or ErrUnavailable when the keys cannot be fetched.
 func (c *Client) verifyJWT(ctx context.Context, ep *endpoints, token string) (*jwtClaims, error) {
-	return c.verifySigned(ctx, ep, token, typOK, c.cfg.Audience)
+	cl, err := c.verifySigned(ctx, ep, token, typOK, "")
+	if err != nil {
+		return nil, err
+	}
+	if err := c.checkAccessToken("JWT", cl.typ, cl.all); err != nil {
+		return nil, err
+	}
+	return cl, nil
 }
 
 // verifyIDToken checks an OpenID Connect ID token (Core 3.1.3.7): signature,
@@ -57,7 +65,8 @@ func (c *Client) verifyIDToken(ctx context.Context, ep *endpoints, token string)
 }
 
 // verifySigned is the JWT check shared by access and ID tokens; they differ in
-// the typ they may carry and the audience they must name ("" for any).
+// the typ they may carry and the audience they must name (an ID token: our
+// client_id; an access token: "", checked by checkAccessToken instead).
 func (c *Client) verifySigned(ctx context.Context, ep *endpoints, token string, typOK func(jose.Header) bool, audience string) (*jwtClaims, error) {
 	if ep.jwks == "" {
 		return nil, classed(ErrMisconfigured, "jwt validation: no jwks URL", nil)
@@ -81,6 +90,7 @@ func (c *Client) verifySigned(ctx context.Context, ep *endpoints, token string, 
 		return nil, classed(ErrInvalidToken, "no key of the issuer matches the JWT's kid and alg", nil)
 	}
 	out := &jwtClaims{}
+	out.typ, _ = h.ExtraHeaders[jose.HeaderType].(string)
 	verified := false
 	for _, key := range keys {
 		if tok.Claims(key.Key, &out.std, &out.all) == nil {
@@ -107,14 +117,11 @@ func (c *Client) verifySigned(ctx context.Context, ep *endpoints, token string, 
 	return out, nil
 }
 
-// typOK accepts RFC 9068's at+jwt (with or without application/) and plain JWT.
+// typOK accepts RFC 9068's at+jwt (with or without application/) and plain
+// JWT, which many servers put on access and ID tokens alike.
 func typOK(h jose.Header) bool {
 	typ, _ := h.ExtraHeaders[jose.HeaderType].(string)
-	switch strings.ToLower(typ) {
-	case "at+jwt", "application/at+jwt", "jwt":
-		return true
-	}
-	return false
+	return isATJWT(typ) || strings.EqualFold(typ, "jwt")
 }
 
 // audienceContains accepts aud as a string or an array of strings. A string is
@@ -143,11 +150,11 @@ func audienceContains(aud any, want string) bool {
 
 // identityFromJWT takes the username from a verified JWT's claims.
 func (c *Client) identityFromJWT(cl *jwtClaims, token string) (Identity, error) {
-	name, err := c.usernameFrom(cl.all, c.cfg.UsernameField)
-	if err != nil {
+	id := Identity{AccessToken: token, Expires: cl.std.Expiry.Time(), Subject: cl.std.Subject}
+	if err := c.usernameFrom(&id, cl.all, c.cfg.UsernameField); err != nil {
 		return Identity{}, usernameError("JWT", err)
 	}
-	return Identity{Username: name, AccessToken: token, Expires: cl.std.Expiry.Time(), Subject: cl.std.Subject}, nil
+	return id, nil
 }
 
 // usernameError classes a failed username look-up.

@@ -2,7 +2,9 @@ package oauthx
 
 import (
 	"context"
+	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
@@ -21,6 +23,9 @@ func TestTLSVerification(t *testing.T) {
 	c, _ := start(t, base)
 	_, err := c.PasswordLogin(context.Background(), "alice", "alice-pw")
 	wantClass(t, "unknown CA", err, ErrUnavailable)
+	if !errors.As(err, new(x509.UnknownAuthorityError)) {
+		t.Errorf("unknown CA: %v, want an x509 unknown-authority error", err)
+	}
 
 	ca := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: f.srv.Certificate().Raw}), 0o600); err != nil {

@@ -14,6 +14,13 @@ func (c *Client) viaUserinfo(ctx context.Context, ep *endpoints, token string) (
 	if ep.userinfo == "" {
 		return Identity{}, classed(ErrMisconfigured, "userinfo validation: no userinfo endpoint", nil)
 	}
+	// UserInfo says nothing of the audience: only a JWT's own claims can.
+	if err := c.precheckJWT("userinfo", token); err != nil {
+		return Identity{}, err
+	}
+	if c.cfg.Audience != "" && !looksLikeJWT(token) {
+		return Identity{}, classed(ErrMisconfigured, "userinfo cannot check oauth.audience of an opaque token: use introspection", nil)
+	}
 	start := time.Now()
 	defer func() { c.obs.Request("userinfo", outcome(err), time.Since(start)) }()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, ep.userinfo, nil)
@@ -43,10 +50,10 @@ func (c *Client) viaUserinfo(ctx context.Context, ep *endpoints, token string) (
 	if err := json.Unmarshal(body, &claims); err != nil || claims == nil {
 		return Identity{}, classed(ErrUnavailable, "userinfo: answer is not a JSON object", err)
 	}
-	name, err := c.usernameFrom(claims, c.cfg.UsernameField)
-	if err != nil {
+	sub, _ := claims["sub"].(string)
+	id = Identity{AccessToken: token, Subject: sub}
+	if err := c.usernameFrom(&id, claims, c.cfg.UsernameField); err != nil {
 		return Identity{}, usernameError("userinfo", err)
 	}
-	sub, _ := claims["sub"].(string)
-	return Identity{Username: name, AccessToken: token, Subject: sub}, nil
+	return id, nil
 }

@@ -3,6 +3,7 @@ package oauthx
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"golang.org/x/text/secure/precis"
@@ -33,22 +34,51 @@ func lookupField(claims map[string]any, path string) (string, bool) {
 }
 
 // usernameFrom finds the username in claims (trying the fields in order),
-// maps and normalises it. Errors: errNoUsername (misconfiguration) or
-// errBadUsername (the value cannot be a localpart).
-func (c *Client) usernameFrom(claims map[string]any, fields ...string) (string, error) {
+// maps and normalises it into id's Username and Realm. Errors: errNoUsername
+// (misconfiguration) or errBadUsername (the value cannot be a localpart).
+func (c *Client) usernameFrom(id *Identity, claims map[string]any, fields ...string) error {
 	for _, f := range fields {
 		if v, ok := lookupField(claims, f); ok {
-			return c.normalise(v)
+			return c.normalise(id, v)
 		}
 	}
-	return "", errNoUsername
+	return errNoUsername
 }
 
 // normalise applies username_mapping and then PRECIS UsernameCaseMapped
 // (RFC 8265), and checks what RFC 7622 adds for a localpart.
-func (c *Client) normalise(v string) (string, error) {
-	return normaliseUsername(v, c.cfg.UsernameMapping == "split")
+func (c *Client) normalise(id *Identity, v string) error {
+	split := c.cfg.UsernameMapping == "split"
+	realm := ""
+	if split {
+		var err error
+		if realm, err = c.acceptedRealm(v); err != nil {
+			return err
+		}
+	}
+	name, err := normaliseUsername(v, split)
+	if err != nil {
+		return err
+	}
+	id.Username, id.Realm = name, realm
+	return nil
 }
+
+// acceptedRealm: split drops the realm, so only listed realms may be dropped;
+// otherwise users of two realms would share one account.
+func (c *Client) acceptedRealm(v string) (string, error) {
+	_, realm, ok := strings.Cut(v, "@")
+	if !ok {
+		return "", fmt.Errorf("%w: no @realm, and username_mapping split needs one", errBadUsername)
+	}
+	if r := normaliseRealm(realm); slices.Contains(c.cfg.UsernameRealms, r) {
+		return r, nil
+	}
+	return "", fmt.Errorf("%w: realm %q is not one of username_realms", errBadUsername, truncate(realm, 64))
+}
+
+// normaliseRealm makes realms comparable: no case, no trailing dot.
+func normaliseRealm(r string) string { return strings.ToLower(strings.TrimSuffix(r, ".")) }
 
 func normaliseUsername(v string, split bool) (string, error) {
 	if split {

@@ -3,6 +3,7 @@ package oauthx
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -62,9 +63,48 @@ func TestUsernameFieldAndMapping(t *testing.T) {
 	cfg := f.config(ValidationUserinfo)
 	cfg.UsernameField = "user.mail"
 	cfg.UsernameMapping = "split"
+	cfg.UsernameRealms = []string{"example.com"}
 	c, _ := start(t, cfg)
 	id, err := c.ValidateToken(t.Context(), f.issue("alice"))
 	if err != nil || id.Username != "carol" {
 		t.Errorf("ValidateToken = %+v, %v; want carol", id, err)
+	}
+}
+
+// split keeps only the localpart, so the realm must be one we accept:
+// alice@example.com and alice@other.org must not both become alice.
+func TestUsernameRealms(t *testing.T) {
+	f := newFakeIdP(t)
+	f.opaque = true
+	cfg := f.config(ValidationUserinfo)
+	cfg.CacheSize = -1
+	cfg.UsernameField = "mail"
+	cfg.UsernameMapping = "split"
+	cfg.UsernameRealms = []string{"example.com", "corp.example"}
+	c, logs := start(t, cfg)
+	for mail, want := range map[string]string{
+		"alice@Example.COM.": "alice@example.com", "alice@corp.example": "alice@corp.example",
+		"alice@other.org": "", "alice": "", "alice@example.com@other.org": "",
+	} {
+		f.mu.Lock()
+		f.claims["mail"] = mail
+		f.mu.Unlock()
+		id, err := c.ValidateToken(t.Context(), f.issue("alice"))
+		if want != "" {
+			if err != nil || id.Username+"@"+id.Realm != want {
+				t.Errorf("%s: %+v, %v; want %s", mail, id, err, want)
+			}
+			continue
+		}
+		wantClass(t, mail, err, ErrInvalidToken)
+		_, err = c.PasswordLogin(t.Context(), "alice", "alice-pw")
+		wantClass(t, mail+" (PLAIN)", err, ErrInvalidCredentials)
+	}
+	if !strings.Contains(logs.String(), `realm \"other.org\"`) {
+		t.Errorf("no log line names the refused realm: %s", logs.String())
+	}
+	cfg.UsernameRealms = nil
+	if _, err := New(cfg); !errors.Is(err, ErrMisconfigured) {
+		t.Errorf("split without realms: %v, want ErrMisconfigured", err)
 	}
 }

@@ -97,8 +97,9 @@ func (s *Server) recheckOne(ctx context.Context, r *relay) {
 	switch {
 	case errors.Is(err, saslauth.ErrInvalidCredentials):
 		s.log.Info().Str("user", r.user).Err(err).Msg("session re-check: the IdP no longer vouches for the user; ending the session")
-		r.revoke(textIdPRefused)
-		s.cfg.Observer.Revoked(1)
+		if r.revoke(textIdPRefused) {
+			s.cfg.Observer.Revoked(1)
+		}
 	case err != nil:
 		s.log.Warn().Str("user", r.user).Err(err).Msg("session re-check failed; the session goes on")
 		r.auth.lastChecked = time.Now() // retried next interval, not every tick

@@ -190,13 +190,15 @@ func (r *relay) finish() {
 // revoke ends the session because its credential was revoked: the client gets
 // not-authorized with why, the upstream our closing tag (a clean end, so no
 // stream-management session stays to be resumed with a dead credential).
-func (r *relay) revoke(why string) {
+// It reports false when the session was already ending that way.
+func (r *relay) revoke(why string) bool {
 	if !r.revoked.CompareAndSwap(nil, &why) {
-		return
+		return false
 	}
 	now := time.Now()
 	r.toClient.cutAt(now)
 	r.toUp.cutAt(now)
+	return true
 }
 
 // ending: the proxy itself ends this session (shutdown or revocation).

@@ -87,16 +87,18 @@ func (l *liveSessions) matching(keys []string) []*relay {
 // a client shows the user), the upstream a clean end of stream, so that no
 // stream-management session lingers to be resumed. It returns how many ended.
 func (s *Server) EndSessions(ref SessionRef, text string) int {
-	rs := s.live.matching(ref.keys())
-	for _, r := range rs {
-		r.revoke(text)
+	ended := 0
+	for _, r := range s.live.matching(ref.keys()) {
+		if r.revoke(text) {
+			ended++
+		}
 	}
-	if len(rs) > 0 {
-		s.cfg.Observer.Revoked(len(rs))
-		s.log.Info().Str("credential", ref.CredentialID).Str("grant", ref.GrantID).Int("sessions", len(rs)).
+	if ended > 0 {
+		s.cfg.Observer.Revoked(ended)
+		s.log.Info().Str("credential", ref.CredentialID).Str("grant", ref.GrantID).Int("sessions", ended).
 			Str("why", text).Msg("sessions ended: credential revoked")
 	}
-	return len(rs)
+	return ended
 }
 
 // LiveCredentials lists the credential ids that relayed sessions logged in

@@ -57,6 +57,17 @@ func New(cfg *config.Config, log zerolog.Logger) (*App, error) {
 
 	oc := oauthConfig(cfg.OAuth, log)
 	oc.Observer = a.metrics
+	// Without username_realms each domain accepts its own realm only (below);
+	// oauthx accepts any of them.
+	defaultRealms := len(oc.UsernameRealms) == 0
+	if defaultRealms {
+		for _, d := range cfg.Domains {
+			oc.UsernameRealms = append(oc.UsernameRealms, d.Name)
+		}
+	}
+	if urls := cfg.OAuth.InsecureHTTPURLs(); len(urls) > 0 {
+		log.Warn().Strs("urls", urls).Msg("allow_insecure_http: tokens and the client secret cross the network to the IdP in clear text")
+	}
 	a.oauth, err = oauthx.New(oc)
 	if err != nil {
 		return nil, fmt.Errorf("oauth: %w", err)
@@ -84,8 +95,11 @@ func New(cfg *config.Config, log zerolog.Logger) (*App, error) {
 			Observe: a.metrics.GrantCheck, Logger: log,
 		})
 	}
-	auth := oauthAuthenticator{client: a.oauth}
 	for i, d := range cfg.Domains {
+		auth := oauthAuthenticator{client: a.oauth}
+		if defaultRealms {
+			auth.realms = []string{strings.ToLower(strings.TrimSuffix(d.Name, "."))}
+		}
 		uc, err := upstreamConfig(d, log)
 		if err != nil {
 			return nil, fmt.Errorf("domains[%d].upstream: %w", i, err)
@@ -160,12 +174,14 @@ func oauthConfig(o config.OAuth, log zerolog.Logger) oauthx.Config {
 		TokenEndpointAuthMethod: o.TokenEndpointAuthMethod,
 		UsernameField:           o.UsernameField,
 		UsernameMapping:         o.UsernameMapping,
+		UsernameRealms:          o.UsernameRealms,
 		ResourceOwnerPassword:   o.ResourceOwnerPassword,
 		Validation:              o.Validation,
 		Audience:                o.Audience,
 		Timeout:                 o.Timeout,
 		CAFile:                  o.CAFile,
 		InsecureSkipVerify:      o.InsecureSkipVerify,
+		AllowInsecureHTTP:       o.AllowInsecureHTTP,
 		CacheTTL:                o.CacheTTL,
 		NegativeCacheTTL:        o.NegativeCacheTTL,
 		CacheSize:               o.CacheSize,

@@ -66,6 +66,19 @@ func TestAuthFailures(t *testing.T) {
 		}
 		wantFailure(t, c.respond([]byte{1}), "not-authorized")
 	})
+	t.Run("ID token as bearer", func(t *testing.T) {
+		// Signed by the same key and naming bob, but an ID token: any relying
+		// party that received it must not log in with it.
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		idt, err := s.env.IdP.PasswordIDToken(ctx, "bob", s.env.IdP.Users["bob"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, _ := s.dialRaw(t, false)
+		decodeChallenge(t, c.auth("OAUTHBEARER", bearerPayload("", idt)))
+		wantFailure(t, c.respond([]byte{1}), "not-authorized")
+	})
 	t.Run("tampered token", func(t *testing.T) {
 		c, _ := s.dialRaw(t, false)
 		tampered := bobToken[:len(bobToken)-4] + "AAAA"
@@ -209,5 +222,48 @@ func TestMechanismsFollowUpstreamCredentials(t *testing.T) {
 				t.Errorf("offered %v, want %v", got, want)
 			}
 		})
+	}
+}
+
+// username_mapping split drops the realm, so by default a domain accepts only
+// its own realm: dave@other.example must not become dave@localhost, although
+// other.example is a domain of the proxy too; elsewhere.example is none.
+func TestUsernameRealmThroughProxy(t *testing.T) {
+	env := testenvRequire(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	own, otherDomain, foreign := "erin@"+env.Prosody.Domain, "dave@other.example", "mallory@elsewhere.example"
+	tokens := map[string]string{}
+	for _, user := range []string{own, otherDomain, foreign} {
+		if err := env.IdP.AddUser(ctx, user, "pw-"+user); err != nil {
+			t.Fatal(err)
+		}
+		tok, err := env.IdP.PasswordToken(ctx, user, "pw-"+user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tokens[user] = tok
+	}
+	yaml := strings.Replace(env.ProxyConfig(listenAny, ""), "\noauth:\n", "\noauth:\n  username_mapping: split\n", 1)
+	// A second domain, never logged in to here.
+	yaml = strings.Replace(yaml, "domains:\n", "domains:\n  - name: other.example\n    upstream: {address: \""+env.Prosody.C2SAddr+"\", credentials: passthrough}\n", 1)
+	s := startStackFor(t, env, yaml)
+
+	c, _ := s.dialRaw(t, true)
+	if el := c.auth("OAUTHBEARER", bearerPayload("", tokens[own])); el.XMLName.Local != "success" {
+		t.Fatalf("%s: got <%s>%s", own, el.XMLName.Local, el.Inner)
+	}
+	c.open(env.Prosody.Domain)
+	if jid := c.bind("raw"); !strings.HasPrefix(jid, "erin@"+env.Prosody.Domain+"/") {
+		t.Fatalf("bound %q", jid)
+	}
+	for _, user := range []string{otherDomain, foreign} {
+		c, _ = s.dialRaw(t, true)
+		decodeChallenge(t, c.auth("OAUTHBEARER", bearerPayload("", tokens[user])))
+		wantFailure(t, c.respond([]byte{1}), "not-authorized")
+		_, realm, _ := strings.Cut(user, "@")
+		if !strings.Contains(s.logs.String(), `realm \"`+realm+`\"`) {
+			t.Errorf("no log line says why %s was refused", user)
+		}
 	}
 }

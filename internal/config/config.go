@@ -102,6 +102,11 @@ type OAuth struct {
 	CacheTTL                time.Duration `mapstructure:"cache_ttl"`
 	NegativeCacheTTL        time.Duration `mapstructure:"negative_cache_ttl"`
 	CacheSize               int           `mapstructure:"cache_size"`
+
+	// UsernameRealms: the realms split may drop; empty: each domain its own name.
+	UsernameRealms []string `mapstructure:"username_realms"`
+	// AllowInsecureHTTP permits http:// IdP URLs on hosts other than loopback.
+	AllowInsecureHTTP bool `mapstructure:"allow_insecure_http"`
 }
 
 // Limits bound what one client, and all of them, may cost.

@@ -19,6 +19,9 @@ func TestExampleLoads(t *testing.T) {
 	if got := cfg.OAuth.UsernameField; got != "preferred_username" {
 		t.Errorf("username_field = %q", got)
 	}
+	if cfg.OAuth.AllowInsecureHTTP || len(cfg.OAuth.UsernameRealms) != 0 {
+		t.Errorf("allow_insecure_http = %v, username_realms = %v", cfg.OAuth.AllowInsecureHTTP, cfg.OAuth.UsernameRealms)
+	}
 	if len(cfg.Listeners) != 2 || cfg.Listeners[1].Mode != "direct" {
 		t.Errorf("listeners = %+v", cfg.Listeners)
 	}
@@ -87,6 +90,9 @@ func TestRejects(t *testing.T) {
 		{"plaintext to remote upstream", strings.Replace(minimal, `address: "127.0.0.1:15222"`, `address: "xmpp.example.org:5222", tls: none`, 1), "upstream.tls"},
 		{"managed without secret", strings.Replace(minimal, "credentials: passthrough", "credentials: managed", 1), "secret_key"},
 		{"missing listener", strings.Replace(minimal, `listeners: [{address: "127.0.0.1:5222", mode: starttls}]`, "", 1), "listeners"},
+		{"http IdP on a remote host", strings.Replace(minimal, "https://idp", "http://idp", 1), "oauth.issuer"},
+		{"http endpoint on a remote host", minimal + "  jwks_url: http://10.0.0.5/jwks\n", "oauth.jwks_url"},
+		{"realm with @", minimal + "  username_realms: [\"a@b\"]\n", "oauth.username_realms"},
 		{"missing secret file", strings.Replace(minimal, "client_id: proxy", "client_id: proxy\n  client_secret_file: /nonexistent/secret", 1), "oauth.client_secret_file"},
 	}
 	for _, c := range cases {
@@ -146,5 +152,24 @@ func TestSecretFromFile(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "inline-s3cr3t") || strings.Contains(err.Error(), "s3cr3t-value") {
 		t.Errorf("error leaks the secret: %v", err)
+	}
+}
+
+// http:// to the IdP is allowed on loopback, elsewhere only when asked for.
+func TestInsecureHTTPIdP(t *testing.T) {
+	for _, tc := range []struct{ issuer, extra string }{
+		{"http://127.0.0.1:4593/api/oidc", ""},
+		{"http://localhost/realms/x", ""},
+		{"http://[::1]:8080/realms/x", ""},
+		{"http://idp.example.org/realms/x", "  allow_insecure_http: true\n"},
+	} {
+		cfg, err := Load(write(t, strings.Replace(minimal, "https://idp.example.org/realms/x", tc.issuer, 1)+tc.extra))
+		if err != nil {
+			t.Errorf("%s: %v", tc.issuer, err)
+			continue
+		}
+		if got := cfg.OAuth.InsecureHTTPURLs(); (tc.extra != "") != (len(got) == 1) {
+			t.Errorf("%s: insecure URLs %v", tc.issuer, got)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"sort"
 	"strings"
 )
 
@@ -104,7 +105,7 @@ func (c *Config) validateUpstream(bad func(string, string, ...any), key string, 
 	case "starttls", "direct":
 	case "none":
 		host, _, _ := net.SplitHostPort(u.Address)
-		if ip := net.ParseIP(host); !u.AllowPlaintext && host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		if !u.AllowPlaintext && !isLoopbackHost(host) {
 			bad(key+".tls", "none is only allowed to a loopback address unless allow_plaintext is true")
 		}
 	default:
@@ -138,18 +139,46 @@ func (c *Config) validateUpstream(bad func(string, string, ...any), key string, 
 	}
 }
 
-func (c *Config) validateOAuth(bad func(string, string, ...any)) {
-	o := c.OAuth
-	for key, value := range map[string]string{
+// urls are the configured IdP URLs by key.
+func (o OAuth) urls() map[string]string {
+	return map[string]string{
 		"oauth.issuer":                 o.Issuer,
 		"oauth.discovery_url":          o.DiscoveryURL,
 		"oauth.token_endpoint":         o.TokenEndpoint,
 		"oauth.validation_endpoint":    o.ValidationEndpoint,
 		"oauth.introspection_endpoint": o.IntrospectionEndpoint,
 		"oauth.jwks_url":               o.JWKSURL,
-	} {
+	}
+}
+
+// InsecureHTTPURLs are the configured http:// IdP URLs on hosts other than
+// loopback, by which tokens and the client secret would cross the network in
+// clear text; only allow_insecure_http lets them pass (with a warning).
+func (o OAuth) InsecureHTTPURLs() []string {
+	var out []string
+	for _, value := range o.urls() {
+		if insecureHTTP(value) {
+			u, _ := url.Parse(value)
+			out = append(out, u.Redacted())
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (c *Config) validateOAuth(bad func(string, string, ...any)) {
+	o := c.OAuth
+	for key, value := range o.urls() {
 		if value != "" {
 			checkURL(bad, key, value)
+		}
+		if insecureHTTP(value) && !o.AllowInsecureHTTP {
+			bad(key, "http to a host other than loopback sends tokens and the client secret in clear text: use https (or allow_insecure_http: true)")
+		}
+	}
+	for _, r := range o.UsernameRealms {
+		if r == "" || strings.ContainsAny(r, "@ \t") {
+			bad("oauth.username_realms", "%q is not a realm (the part after @)", r)
 		}
 	}
 	if o.Issuer == "" && o.DiscoveryURL == "" && o.TokenEndpoint == "" && o.ValidationEndpoint == "" &&
@@ -247,4 +276,16 @@ func (c *Config) validateClientLimits(bad func(string, string, ...any)) {
 	if l.RelayWriteTimeout <= 0 {
 		bad("limits.relay_write_timeout", "must be positive")
 	}
+}
+
+// isLoopbackHost: localhost or a loopback address.
+func isLoopbackHost(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
+}
+
+// insecureHTTP: an http:// URL to a host other than loopback.
+func insecureHTTP(value string) bool {
+	u, err := url.Parse(value)
+	return err == nil && u.Scheme == "http" && !isLoopbackHost(u.Hostname())
 }

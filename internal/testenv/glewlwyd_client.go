@@ -27,6 +27,17 @@ func (g *Glewlwyd) ShortPasswordToken(ctx context.Context, user, password string
 	return g.passwordToken(ctx, g.ShortTokenURL, user, password)
 }
 
+// PasswordIDToken runs the password grant on the main plugin and returns the
+// ID token that comes with the access token (scope openid): what a client
+// must not be able to log in with as a bearer token.
+func (g *Glewlwyd) PasswordIDToken(ctx context.Context, user, password string) (string, error) {
+	t, err := g.passwordGrant(ctx, g.TokenURL, user, password)
+	if err == nil && t.ID == "" {
+		err = fmt.Errorf("password grant for %q: no id_token in the answer", user)
+	}
+	return t.ID, err
+}
+
 func (g *Glewlwyd) passwordToken(ctx context.Context, tokenURL, user, password string) (string, error) {
 	t, err := g.passwordGrant(ctx, tokenURL, user, password)
 	return t.Access, err
