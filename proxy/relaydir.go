@@ -2,7 +2,9 @@ package proxy
 
 import (
 	"bytes"
+	"errors"
 	"net"
+	"os"
 	"sync"
 	"time"
 )
@@ -22,7 +24,8 @@ type direction struct {
 	n                int64            // bytes moved
 
 	mu     sync.Mutex
-	parked bool   // registered with the reactor, no goroutine running
+	cut    time.Time // the read deadline cutAt set; zero: none
+	parked bool      // registered with the reactor, no goroutine running
 	wake   bool   // read without waiting: the reactor saw data, or a cut is due
 	done   bool   // the loop has ended for good
 	token  uint64 // the reactor's key for the current registration, 0 when none
@@ -33,7 +36,7 @@ func (d *direction) run() {
 	for {
 		if d.src.mustWait() {
 			if reactorReady() {
-				if d.park() {
+				if !d.hotWait() && d.park() {
 					return
 				}
 			} else if err := waitReadable(d.src.raw); err != nil {
@@ -59,6 +62,29 @@ func (d *direction) write(p []byte) error {
 	d.tail.add(p)
 	d.n += int64(len(p))
 	return d.r.write(d.dst, p)
+}
+
+// hotWindow is how long a direction that just moved data keeps its goroutine
+// waiting on the socket before it parks on the reactor: a busy session pays no
+// reactor wake-up and no goroutine start per message, an idle one still parks.
+const hotWindow = 2 * time.Second
+
+// hotWait waits, keeping this goroutine, until the source is readable or
+// hotWindow has passed. It reports whether the loop should read now (data, an
+// error, or a cut for the read to find) rather than park.
+func (d *direction) hotWait() bool {
+	d.mu.Lock()
+	if !d.cut.IsZero() || d.wake {
+		d.mu.Unlock()
+		return true
+	}
+	_ = d.src.src.SetReadDeadline(time.Now().Add(hotWindow))
+	d.mu.Unlock()
+	err := waitReadable(d.src.raw)
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_ = d.src.src.SetReadDeadline(d.cut) // zero when no cut is due
+	return err == nil || !d.cut.IsZero() || !errors.Is(err, os.ErrDeadlineExceeded)
 }
 
 // park registers the drained source with the reactor and reports true, unless a
@@ -111,7 +137,10 @@ func (d *direction) kick() {
 // cutAt sets the source's read deadline to t and makes sure the loop reads (and so
 // fails) once t has passed, even while parked with no goroutine to see the deadline.
 func (d *direction) cutAt(t time.Time) {
+	d.mu.Lock()
+	d.cut = t
 	_ = d.src.src.SetReadDeadline(t)
+	d.mu.Unlock()
 	if wait := time.Until(t); wait > 0 {
 		time.AfterFunc(wait, d.kick)
 		return

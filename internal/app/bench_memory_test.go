@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
@@ -62,6 +63,11 @@ func BenchmarkIdleSessionMemory(b *testing.B) {
 	}
 }
 
+// idleSettle outlasts the proxy's hot window (proxy/relaydir.go: a direction
+// that just moved data waits 2 s on its socket before it parks): idle sessions
+// are measured once they are idle.
+const idleSettle = 3 * time.Second
+
 // prosodyMeasured: Prosody's RSS grows only on its first thousands of sessions;
 // later runs reuse what Lua freed, so only the first measurement is reported.
 var prosodyMeasured bool
@@ -79,12 +85,14 @@ func measureIdle(b *testing.B, configPath, prosodyConfig string, o loginOpts, n 
 	if err := held.open(o, prefix+"w", 20); err != nil {
 		b.Fatal(err)
 	}
+	time.Sleep(idleSettle)
 	m0, pr0 := child.mem(b), prosodyRSS(prosodyConfig)
 	b.ResetTimer()
 	if err := held.open(o, prefix+"s", n); err != nil {
 		b.Fatal(err)
 	}
 	b.StopTimer()
+	time.Sleep(idleSettle)
 	m1, pr1 := child.mem(b), prosodyRSS(prosodyConfig)
 	if path := os.Getenv("APP_BENCH_HEAPPROFILE"); path != "" {
 		child.heapProfile(b, path+"."+name)
