@@ -38,6 +38,7 @@ type fakeIdP struct {
 	claims     map[string]any // extra claims in issued JWTs and userinfo
 	tokenTTL   time.Duration
 	opaque     bool // issue opaque tokens instead of JWTs
+	jwtNoUser  bool // issue JWT access tokens without the username field (Glewlwyd's default)
 	postAuth   bool // expect client_secret_post
 	issued     map[string]string
 	typ        string
@@ -191,6 +192,9 @@ func (f *fakeIdP) issue(user string) string {
 		return tok
 	}
 	claims := map[string]any{"sub": "sub-" + user, f.userField: user}
+	if f.jwtNoUser {
+		delete(claims, f.userField)
+	}
 	for k, v := range f.claims {
 		claims[k] = v
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-jose/go-jose/v4/jwt"
 	"golang.org/x/oauth2"
 )
 
@@ -79,13 +80,15 @@ func (c *Client) passwordLogin(ctx context.Context, username, password string) (
 }
 
 // fromIDToken spares the second request of a PLAIN login in auto mode when the
-// access token is opaque (which would need introspection or userinfo) but the
-// grant also returned an ID token that verifies locally with warm keys and
-// names the user. Any doubt returns false and the access token is validated.
+// access token cannot name the user locally (opaque, or a JWT without the
+// username field, as Glewlwyd's by default: either would need introspection or
+// userinfo) but the grant also returned an ID token that verifies locally with
+// warm keys and names the user. Any doubt returns false and the access token is
+// validated.
 func (c *Client) fromIDToken(ctx context.Context, ep *endpoints, tok *oauth2.Token) (Identity, bool) {
 	idt, _ := tok.Extra("id_token").(string)
 	if c.cfg.Validation != ValidationAuto || idt == "" || ep.jwks == "" || !c.keys.loaded(ep.jwks) ||
-		looksLikeJWT(tok.AccessToken) || !tokenSyntaxOK(idt) {
+		c.namesUser(tok.AccessToken) || !tokenSyntaxOK(idt) {
 		return Identity{}, false
 	}
 	cl, err := c.verifyIDToken(ctx, ep, idt)
@@ -164,4 +167,23 @@ func truncate(s string, n int) string {
 		return s[:n] + "..."
 	}
 	return s
+}
+
+// namesUser reports whether token is a JWT whose (unverified) payload carries
+// the username field: then the access token itself is validated locally. It
+// only chooses a path; whichever is taken verifies what it uses.
+func (c *Client) namesUser(token string) bool {
+	if !looksLikeJWT(token) {
+		return false
+	}
+	tok, err := jwt.ParseSigned(token, jwtAlgorithms)
+	if err != nil {
+		return false
+	}
+	var claims map[string]any
+	if tok.UnsafeClaimsWithoutVerification(&claims) != nil {
+		return false
+	}
+	_, ok := lookupField(claims, c.cfg.UsernameField)
+	return ok
 }

@@ -178,3 +178,22 @@ func TestPasswordLoginIDToken(t *testing.T) {
 		t.Errorf("an ID token for another client was trusted (introspections: %d)", f.hit("/introspect"))
 	}
 }
+
+// auto with JWT access tokens that do not name the user (Glewlwyd's default):
+// the grant's ID token names the user, so a login is one request, not two.
+func TestPasswordLoginJWTWithoutUsername(t *testing.T) {
+	f := newFakeIdP(t)
+	f.jwtNoUser = true
+	f.idTokenAud = testClientID
+	c, _ := start(t, f.config(ValidationAuto))
+	id, err := c.PasswordLogin(context.Background(), "alice", "alice-pw")
+	if err != nil || id.Username != "alice" {
+		t.Fatalf("PasswordLogin = %+v, %v", id, err)
+	}
+	if n := f.hit("/introspect") + f.hit("/userinfo"); n != 0 {
+		t.Errorf("%d validation requests despite a usable ID token", n)
+	}
+	if n := f.hit("/token"); n != 1 {
+		t.Errorf("%d token requests, want 1", n)
+	}
+}
