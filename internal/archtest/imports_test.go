@@ -18,6 +18,8 @@ var forbidden = map[string][]string{
 	"proxy":              {module + "/oauthx", module + "/internal/app", module + "/internal/config", module + "/cmd/"},
 	"proxy/upstream":     {module + "/oauthx", module + "/saslauth", module + "/internal/app", module + "/internal/config", "net/http"},
 	"internal/tlsrecord": {module + "/"},
+	"credstore":          {"net/http", module + "/oauthx", module + "/portal", module + "/proxy", module + "/saslauth", module + "/internal/", "mellium.im/", "gosrc.io/"},
+	"portal":             {module + "/proxy", module + "/saslauth", module + "/internal/", "mellium.im/", "gosrc.io/"},
 	"internal/config":    {module + "/proxy", module + "/saslauth", module + "/oauthx", module + "/internal/app"},
 	"internal/app":       {module + "/cmd/"},
 }
