@@ -57,6 +57,7 @@ func New(cfg Config) (*Handler, error) {
 	h.mux.HandleFunc("POST "+b+"/logout", h.logout)
 	h.mux.HandleFunc("POST "+b+"/app-passwords", h.createAppPassword)
 	h.mux.HandleFunc("POST "+b+"/app-passwords/revoke", h.revokeAppPassword)
+	h.mux.HandleFunc("GET "+b+"/favicon.ico", http.NotFound) // browsers ask; not worth a log line
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, http.StatusNotFound, "Page not found", "There is no such page here.", "no route")
 	})

@@ -35,26 +35,9 @@ type harness struct {
 func newHarness(t *testing.T) *harness {
 	x := &harness{t: t, idp: newFakeIdP(t), logs: new(testenv.LogBuffer)}
 	log := zerolog.New(x.logs)
-	idp, err := oauthx.New(oauthx.Config{Issuer: x.idp.srv.URL, ClientID: fakeClientID, ClientSecret: fakeClientSecret,
+	idp := startOAuth(t, oauthx.Config{Issuer: x.idp.srv.URL, ClientID: fakeClientID, ClientSecret: fakeClientSecret,
 		Timeout: 5 * time.Second, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(idp.Close)
-	idp.Start(context.Background())
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	if err := idp.WaitReady(ctx); err != nil {
-		t.Fatal(err)
-	}
-	x.store, err = credstore.Open(t.Context(), credstore.Config{
-		Path: filepath.Join(t.TempDir(), "creds.db"), HashKey: bytes.Repeat([]byte("h"), 32),
-		EncryptionKeys: []credstore.EncryptionKey{{ID: "k1", Key: bytes.Repeat([]byte("e"), 32)}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { x.store.Close() })
+	x.store = openStore(t)
 	x.srv = httptest.NewUnstartedServer(nil)
 	h, err := New(Config{
 		PublicURL: "http://" + x.srv.Listener.Addr().String(), Domain: "example.org",
@@ -70,6 +53,37 @@ func newHarness(t *testing.T) *harness {
 	x.client = &http.Client{Jar: jar, Timeout: 10 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	return x
+}
+
+// startOAuth starts an IdP client and waits for its metadata and keys.
+func startOAuth(t *testing.T, cfg oauthx.Config) *oauthx.Client {
+	t.Helper()
+	c, err := oauthx.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	c.Start(context.Background())
+	ctx, cancel := context.WithTimeout(t.Context(), 15*time.Second)
+	defer cancel()
+	if err := c.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// openStore opens a credential store in a new SQLite file.
+func openStore(t *testing.T) *credstore.Store {
+	t.Helper()
+	store, err := credstore.Open(t.Context(), credstore.Config{
+		Path: filepath.Join(t.TempDir(), "creds.db"), HashKey: bytes.Repeat([]byte("h"), 32),
+		EncryptionKeys: []credstore.EncryptionKey{{ID: "k1", Key: bytes.Repeat([]byte("e"), 32)}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	return store
 }
 
 // do sends a request and returns the answer with its body read.
@@ -137,7 +151,7 @@ func (x *harness) csrf() string {
 	return m[1]
 }
 
-var createdPassword = regexp.MustCompile(`id="app-password"[^>]*value="([a-z-]+)"`)
+var createdPassword = regexp.MustCompile(`id="app-password"[^>]*>([a-z-]+)<`)
 
 // create posts the new-password form and returns the answer and the shown
 // password ("" if none).

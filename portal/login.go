@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"errors"
 	"net/http"
+	"regexp"
 
 	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/credstore"
 	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/oauthx"
@@ -53,9 +54,14 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if e := q.Get("error"); e != "" {
-		// The IdP's error text is not echoed: a crafted link could put anything there.
+		// The IdP's error text is not echoed to the page; the code goes to the
+		// log only when it looks like an RFC 6749 code, not arbitrary input.
+		reason := "IdP returned an error"
+		if oauthErrorCode.MatchString(e) {
+			reason += ": " + e
+		}
 		h.fail(w, r, http.StatusForbidden, "Sign-in cancelled",
-			"The identity provider did not sign you in. Please try again.", "IdP returned an error")
+			"The identity provider did not sign you in. Please try again.", reason)
 		return
 	}
 	in, err := h.cfg.IdP.ExchangeCode(r.Context(), q.Get("code"), ls.request(h.cfg.redirectURL()))
@@ -80,6 +86,8 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 	h.cfg.Logger.Info().Str("jid", owner.JID).Msg("portal: signed in")
 	http.Redirect(w, r, h.base+"/", http.StatusSeeOther)
 }
+
+var oauthErrorCode = regexp.MustCompile(`^[a-z_]{1,40}$`)
 
 // logout ends the session here; the IdP session is the IdP's.
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
