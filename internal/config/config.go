@@ -11,6 +11,8 @@ type Config struct {
 	OAuth     OAuth      `mapstructure:"oauth"`
 	Limits    Limits     `mapstructure:"limits"`
 	Metrics   Metrics    `mapstructure:"metrics"`
+	Portal    Portal     `mapstructure:"portal"`
+	Store     Store      `mapstructure:"store"`
 }
 
 // Log chooses verbosity and format.
@@ -119,7 +121,9 @@ type Metrics struct {
 // Default returns the values every key has when the file does not set it.
 func Default() Config {
 	return Config{
-		Log: Log{Level: "info", Format: "json"},
+		Log:    Log{Level: "info", Format: "json"},
+		Portal: defaultPortal(),
+		Store:  Store{Driver: "sqlite"},
 		OAuth: OAuth{
 			UsernameField:         "preferred_username",
 			ResourceOwnerPassword: true,

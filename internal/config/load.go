@@ -100,6 +100,9 @@ func describeDecodeError(err error) string {
 }
 
 func (c *Config) readSecretFiles() error {
+	if err := c.readStoreSecrets(); err != nil {
+		return err
+	}
 	if err := readSecret(&c.OAuth.ClientSecret, c.OAuth.ClientSecretFile, "oauth.client_secret"); err != nil {
 		return err
 	}
@@ -155,4 +158,5 @@ func (c *Config) resolvePaths(dir string) {
 	}
 	abs(&c.OAuth.CAFile)
 	abs(&c.OAuth.ClientSecretFile)
+	c.resolvePortalPaths(abs)
 }

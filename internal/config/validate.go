@@ -93,6 +93,10 @@ func (c *Config) Validate() error {
 	if c.Metrics.Address != "" {
 		checkAddress(bad, "metrics.address", c.Metrics.Address)
 	}
+	c.validatePortal(bad)
+	if !c.Portal.Enabled() && c.Store.configured() {
+		c.validateStore(bad)
+	}
 	return errors.Join(errs...)
 }
 
