@@ -36,6 +36,7 @@ type App struct {
 
 	listeners []boundListener
 	metricsLn net.Listener
+	portal    *portalSite // nil: no self-service page
 }
 
 func New(cfg *config.Config, log zerolog.Logger) (*App, error) {
@@ -49,6 +50,9 @@ func New(cfg *config.Config, log zerolog.Logger) (*App, error) {
 		return nil, fmt.Errorf("tls.certificates: %w", err)
 	}
 	a.certs = certs
+	if a.portal, err = newPortalSite(cfg); err != nil {
+		return nil, err
+	}
 
 	oc := oauthConfig(cfg.OAuth, log)
 	oc.Observer = a.metrics
@@ -195,6 +199,10 @@ func (a *App) Listen() error {
 		a.metricsLn = ln
 		a.log.Info().Str("address", ln.Addr().String()).Msg("metrics and health listening")
 	}
+	if err := a.listenPortal(); err != nil {
+		a.closeListeners()
+		return err
+	}
 	return nil
 }
 
@@ -243,6 +251,9 @@ func (a *App) closeListeners() {
 	if a.metricsLn != nil {
 		a.metricsLn.Close()
 	}
+	if a.portal != nil && a.portal.ln != nil {
+		a.portal.ln.Close()
+	}
 }
 
 // Run listens (unless Listen was called), serves until ctx ends, then drains and stops.
@@ -261,6 +272,14 @@ func (a *App) Run(ctx context.Context) error {
 	a.oauth.Start(bg)
 	for _, d := range a.dialers {
 		d.Start(bg)
+	}
+	if err := a.startPortal(bg); err != nil {
+		a.closeListeners()
+		for _, d := range a.dialers {
+			d.Close()
+		}
+		a.oauth.Close()
+		return err
 	}
 
 	serveCtx, stopServing := context.WithCancel(context.Background())
@@ -293,6 +312,7 @@ func (a *App) Run(ctx context.Context) error {
 		a.log.Warn().Err(err).Msg("shutdown")
 	}
 	wg.Wait()
+	a.stopPortal()
 	cancelBackground()
 	for _, d := range a.dialers {
 		d.Close()
@@ -308,6 +328,12 @@ func (a *App) Reload() {
 	if err := a.certs.Reload(); err != nil {
 		a.log.Error().Err(err).Msg("reload failed; keeping the old certificates")
 		return
+	}
+	if a.portal != nil && a.portal.certs != nil {
+		if err := a.portal.certs.Reload(); err != nil {
+			a.log.Error().Err(err).Msg("reload of the portal certificate failed; keeping the old one")
+			return
+		}
 	}
 	a.log.Info().Dur("took", time.Since(start)).Msg("reloaded TLS certificates")
 }
