@@ -3,6 +3,7 @@ package portal
 import (
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
@@ -190,6 +191,28 @@ func TestSecurityHeaders(t *testing.T) {
 		if !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/callback" {
 			t.Errorf("login cookie %s: HttpOnly %v, SameSite %v, path %q", c.Name, c.HttpOnly, c.SameSite, c.Path)
 		}
+	}
+}
+
+func TestSecureCookiesOverHTTPS(t *testing.T) {
+	x := newHarness(t)
+	h, err := New(Config{PublicURL: "https://xmpp.example.org/account", Domain: "example.org", IdP: x.oauth, Store: x.store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "https://xmpp.example.org/account/login", nil))
+	resp := rec.Result()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("/account/login: %s", resp.Status)
+	}
+	target, _ := url.Parse(resp.Header.Get("Location"))
+	if got := target.Query().Get("redirect_uri"); got != "https://xmpp.example.org/account/callback" {
+		t.Errorf("redirect_uri = %q, want the public URL's callback", got)
+	}
+	cookies := resp.Cookies()
+	if len(cookies) != 1 || !cookies[0].Secure || !cookies[0].HttpOnly || cookies[0].Path != "/account/callback" {
+		t.Fatalf("cookies over https: %+v, want one Secure HttpOnly cookie for /account/callback", cookies)
 	}
 }
 

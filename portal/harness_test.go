@@ -26,6 +26,7 @@ import (
 type harness struct {
 	t      *testing.T
 	idp    *fakeIdP
+	oauth  *oauthx.Client
 	store  *credstore.Store
 	srv    *httptest.Server
 	logs   *testenv.LogBuffer
@@ -35,13 +36,13 @@ type harness struct {
 func newHarness(t *testing.T) *harness {
 	x := &harness{t: t, idp: newFakeIdP(t), logs: new(testenv.LogBuffer)}
 	log := zerolog.New(x.logs)
-	idp := startOAuth(t, oauthx.Config{Issuer: x.idp.srv.URL, ClientID: fakeClientID, ClientSecret: fakeClientSecret,
+	x.oauth = startOAuth(t, oauthx.Config{Issuer: x.idp.srv.URL, ClientID: fakeClientID, ClientSecret: fakeClientSecret,
 		Timeout: 5 * time.Second, Logger: log})
 	x.store = openStore(t)
 	x.srv = httptest.NewUnstartedServer(nil)
 	h, err := New(Config{
 		PublicURL: "http://" + x.srv.Listener.Addr().String(), Domain: "example.org",
-		Ports: []Port{{Port: 5222}, {Port: 5223, DirectTLS: true}}, IdP: idp, Store: x.store, Logger: log,
+		Ports: []Port{{Port: 5222}, {Port: 5223, DirectTLS: true}}, IdP: x.oauth, Store: x.store, Logger: log,
 	})
 	if err != nil {
 		t.Fatal(err)
