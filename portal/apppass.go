@@ -41,9 +41,12 @@ func (h *Handler) createAppPassword(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	sess.creating.Lock()
+	defer sess.creating.Unlock()
+	grantID := h.sessions.grantOf(sess.id)
 	req := credstore.NewAppPassword{Owner: sess.owner, Label: strings.TrimSpace(r.PostForm.Get("label"))}
-	if sess.grantID != "" {
-		req.GrantID = sess.grantID
+	if grantID != "" {
+		req.GrantID = grantID
 	} else {
 		req.RefreshToken = sess.refreshToken
 	}
@@ -65,7 +68,7 @@ func (h *Handler) createAppPassword(w http.ResponseWriter, r *http.Request) {
 			"The app password could not be created. Please try again in a minute.", "store create failed")
 		return
 	}
-	if sess.grantID == "" {
+	if grantID == "" {
 		h.sessions.setGrant(sess.id, ap.GrantID)
 	}
 	h.cfg.Logger.Info().Str("jid", sess.owner.JID).Str("credential", ap.ID).Msg("portal: app password created")

@@ -2,10 +2,12 @@ package portal
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/credstore"
@@ -73,6 +75,34 @@ func TestSignInCreateListRevoke(t *testing.T) {
 	}
 	if n := len(x.list(aliceJID)); n != 2 {
 		t.Fatalf("%d app passwords, want 2", n)
+	}
+}
+
+// Quick repeated submits of one sign-in make passwords on one grant: the
+// sign-in's refresh token is stored once.
+func TestParallelCreatesShareTheGrant(t *testing.T) {
+	x := newHarness(t)
+	csrf := x.signIn()
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Go(func() {
+			form := url.Values{"csrf": {csrf}, "label": {fmt.Sprintf("device %d", i)}}
+			req, _ := http.NewRequest(http.MethodPost, x.srv.URL+"/app-passwords", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			if resp, err := x.client.Do(req); err == nil {
+				resp.Body.Close()
+			}
+		})
+	}
+	wg.Wait()
+	l := x.list(aliceJID)
+	if len(l) != 4 {
+		t.Fatalf("%d passwords, want 4", len(l))
+	}
+	for _, ap := range l {
+		if ap.GrantID != l[0].GrantID {
+			t.Fatalf("passwords of one sign-in on grants %s and %s", l[0].GrantID, ap.GrantID)
+		}
 	}
 }
 

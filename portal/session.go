@@ -20,6 +20,9 @@ type session struct {
 	// rotating refresh token is never stored twice.
 	refreshToken string
 	grantID      string
+	// creating serialises app-password creation within the session, so two
+	// quick submits cannot both make a grant of the one refresh token.
+	creating *sync.Mutex
 
 	created, lastSeen time.Time
 }
@@ -41,7 +44,8 @@ func newSessions(max int, idle, lifetime time.Duration, now func() time.Time) *s
 // least recently seen.
 func (s *sessions) create(owner credstore.Owner, refreshToken string) *session {
 	now := s.now()
-	sess := &session{id: randomToken(), csrf: randomToken(), owner: owner, refreshToken: refreshToken, created: now, lastSeen: now}
+	sess := &session{id: randomToken(), csrf: randomToken(), owner: owner, refreshToken: refreshToken,
+		creating: new(sync.Mutex), created: now, lastSeen: now}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.byID) >= s.max {
@@ -77,6 +81,16 @@ func (s *sessions) get(id string) (session, bool) {
 	}
 	x.lastSeen = now
 	return *x, true
+}
+
+// grantOf is the grant the session's first app password created, if any.
+func (s *sessions) grantOf(id string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if x, ok := s.byID[id]; ok {
+		return x.grantID
+	}
+	return ""
 }
 
 // setGrant records the grant the session's first app password created.
