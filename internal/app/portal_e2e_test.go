@@ -15,7 +15,7 @@ import (
 // an app password and finds it valid in the proxy's store.
 func TestPortalServesAppPasswords(t *testing.T) {
 	env := testenv.Require(t)
-	setup, err := env.PortalConfig(t.Context(), t.TempDir())
+	setup, err := env.PortalConfig(t.Context(), "", t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,15 +21,17 @@ type PortalSetup struct {
 	EncryptionKeyID        string
 }
 
-// PortalConfig puts the page on a free loopback port, registers its
-// callback as a redirect URI of the IdP's client, and keeps the store in
-// dir with fresh keys.
-func (e *Env) PortalConfig(ctx context.Context, dir string) (PortalSetup, error) {
-	ports, err := pickPorts(1)
-	if err != nil {
-		return PortalSetup{}, err
+// PortalConfig puts the page on addr (empty: a free loopback port),
+// registers its callback as a redirect URI of the IdP's client, and keeps
+// the store in dir with fresh keys.
+func (e *Env) PortalConfig(ctx context.Context, addr, dir string) (PortalSetup, error) {
+	if addr == "" {
+		ports, err := pickPorts(1)
+		if err != nil {
+			return PortalSetup{}, err
+		}
+		addr = fmt.Sprintf("127.0.0.1:%d", ports[0])
 	}
-	addr := fmt.Sprintf("127.0.0.1:%d", ports[0])
 	publicURL := "http://" + addr
 	if err := e.IdP.AllowRedirectURI(ctx, publicURL+"/callback"); err != nil {
 		return PortalSetup{}, err
