@@ -352,6 +352,9 @@ func (a *App) Probe(ctx context.Context, out io.Writer) error {
 			fmt.Fprintf(out, "  %-14s %s\n", e.Name+":", e.URL)
 		}
 		fmt.Fprintf(out, "  SASL PLAIN: %v, OAUTHBEARER: %v\n", a.cfg.OAuth.ResourceOwnerPassword && a.oauth.CanPassword(), a.oauth.CanValidate())
+		if err := a.probePortal(out); err != nil {
+			problems = append(problems, err)
+		}
 	}
 	for i, d := range a.dialers {
 		name := a.cfg.Domains[i].Name

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -123,6 +124,19 @@ func (a *App) stopPortal() {
 	if a.portal.store != nil {
 		a.portal.store.Close()
 	}
+}
+
+// probePortal says whether the page's sign-in can work with this IdP.
+func (a *App) probePortal(out io.Writer) error {
+	if a.portal == nil {
+		return nil
+	}
+	if !a.oauth.CanCodeFlow() {
+		fmt.Fprintf(out, "  portal sign-in: NOT POSSIBLE: no authorization endpoint, keys or issuer in the metadata\n")
+		return errors.New("portal: the IdP offers no authorization code flow (authorization_endpoint, jwks_uri, issuer)")
+	}
+	fmt.Fprintf(out, "  portal sign-in: code flow with PKCE; register %s/callback at the IdP\n", a.cfg.Portal.PublicURL)
+	return nil
 }
 
 // portalPorts are the client listeners as the page shows them.
