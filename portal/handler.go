@@ -52,6 +52,9 @@ func New(cfg Config) (*Handler, error) {
 	b := h.base
 	h.mux.Handle("GET "+b+"/static/", http.StripPrefix(b+"/static/", staticHandler(static)))
 	h.mux.HandleFunc("GET "+b+"/{$}", h.home)
+	if b != "" {
+		h.mux.Handle("GET "+b, http.RedirectHandler(b+"/", http.StatusMovedPermanently))
+	}
 	h.mux.HandleFunc("GET "+b+"/login", h.login)
 	h.mux.HandleFunc("GET "+b+"/callback", h.callback)
 	h.mux.HandleFunc("POST "+b+"/logout", h.logout)

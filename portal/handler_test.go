@@ -240,6 +240,11 @@ func TestSecureCookiesOverHTTPS(t *testing.T) {
 	if got := target.Query().Get("redirect_uri"); got != "https://xmpp.example.org/account/callback" {
 		t.Errorf("redirect_uri = %q, want the public URL's callback", got)
 	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "https://xmpp.example.org/account", nil))
+	if loc := rec.Result().Header.Get("Location"); loc != "/account/" {
+		t.Errorf("the public URL without its slash goes to %q, want /account/", loc)
+	}
 	cookies := resp.Cookies()
 	if len(cookies) != 1 || !cookies[0].Secure || !cookies[0].HttpOnly || cookies[0].Path != "/account/callback" {
 		t.Fatalf("cookies over https: %+v, want one Secure HttpOnly cookie for /account/callback", cookies)
