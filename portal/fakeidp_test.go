@@ -27,6 +27,7 @@ type fakeIdP struct {
 	mu         sync.Mutex
 	pending    map[string]fakeAuth // code -> what /auth was asked
 	wrongNonce bool
+	noRefresh  bool // answer without a refresh token
 	user       string
 	// RefreshToken and Code are what it hands out, for the log test.
 	refreshToken string
@@ -85,7 +86,10 @@ func (f *fakeIdP) token(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	a, ok := f.pending[code]
 	delete(f.pending, code)
-	nonce, user := a.nonce, f.user
+	nonce, user, refresh := a.nonce, f.user, f.refreshToken
+	if f.noRefresh {
+		refresh = ""
+	}
 	if f.wrongNonce {
 		nonce = "not-" + nonce
 	}
@@ -105,7 +109,7 @@ func (f *fakeIdP) token(w http.ResponseWriter, r *http.Request) {
 		f.t.Error(err)
 	}
 	fakeJSON(w, 200, map[string]any{"access_token": "at-" + rand.Text(), "token_type": "Bearer", "expires_in": 3600,
-		"id_token": idToken, "refresh_token": f.refreshToken})
+		"id_token": idToken, "refresh_token": refresh})
 }
 
 func fakeJSON(w http.ResponseWriter, status int, v any) {

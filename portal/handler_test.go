@@ -173,6 +173,33 @@ func TestWrongNonceRefused(t *testing.T) {
 	}
 }
 
+// The IdP failing mid-sign-in, or not issuing a refresh token, gives a
+// readable page with a gateway status and starts no session.
+func TestIdPFailuresArePages(t *testing.T) {
+	t.Run("no refresh token", func(t *testing.T) {
+		x := newHarness(t)
+		x.idp.mu.Lock()
+		x.idp.noRefresh = true
+		x.idp.mu.Unlock()
+		resp, body := x.get(x.startLogin())
+		if resp.StatusCode != http.StatusBadGateway || !strings.Contains(body, "no refresh token") {
+			t.Fatalf("sign-in without a refresh token: %s, want the 502 page", resp.Status)
+		}
+		if _, body := x.get("/"); !strings.Contains(body, `id="signin"`) {
+			t.Fatal("a session started without a refresh token")
+		}
+	})
+	t.Run("IdP gone at the code exchange", func(t *testing.T) {
+		x := newHarness(t)
+		callback := x.startLogin()
+		x.idp.srv.Close()
+		resp, body := x.get(callback)
+		if resp.StatusCode != http.StatusBadGateway || !strings.Contains(body, "try again later") {
+			t.Fatalf("code exchange with the IdP down: %s, want the 502 page", resp.Status)
+		}
+	})
+}
+
 func TestLabels(t *testing.T) {
 	x := newHarness(t)
 	csrf := x.signIn()
