@@ -63,6 +63,13 @@ func newFakeIdP(t *testing.T) *fakeIdP {
 	return f
 }
 
+// change alters how the fake behaves, under its lock.
+func (f *fakeIdP) change(fn func(*fakeIdP)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn(f)
+}
+
 // auth signs the user in at once and redirects back with a fresh code.
 func (f *fakeIdP) auth(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()

@@ -140,6 +140,13 @@ func (x *harness) signIn() string {
 	return x.csrf()
 }
 
+// signedOut reports whether the home page is the sign-in page.
+func (x *harness) signedOut() bool {
+	x.t.Helper()
+	resp, body := x.get("/")
+	return resp.StatusCode == http.StatusOK && strings.Contains(body, `id="signin"`)
+}
+
 var csrfInput = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
 func (x *harness) csrf() string {
