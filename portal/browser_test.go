@@ -89,7 +89,14 @@ func TestPortalInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	shot("signin")
-	if err := env.IdP.PortalSignIn(b, publicURL, user, password); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Click(chromedp.ID("signin")), chromedp.WaitVisible(chromedp.ID("username"))); err != nil {
+		failPage(t, tab, logs, err)
+	}
+	shot("idp-login") // Glewlwyd's own page: the portal never sees this password
+	if err := env.IdP.SignInWithBrowser(b, user, password); err != nil {
+		failPage(t, tab, logs, err)
+	}
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.ID("label"))); err != nil {
 		failPage(t, tab, logs, err)
 	}
 	first, err := testenv.PortalCreateAppPassword(b, "Phone – Conversations")

@@ -1,10 +1,8 @@
 package app_test
 
 import (
-	"context"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/credstore"
 	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/testenv"
@@ -24,17 +22,7 @@ func TestPortalServesAppPasswords(t *testing.T) {
 	if err := env.IdP.AddUser(t.Context(), user, password); err != nil {
 		t.Fatal(err)
 	}
-	b := testenv.RequireBrowser(t, 1280, 900)
-	ctx, cancel := context.WithTimeout(b.Ctx, 60*time.Second)
-	defer cancel()
-	b.Ctx = ctx
-	if err := env.IdP.PortalSignIn(b, setup.PublicURL, user, password); err != nil {
-		t.Fatal(err)
-	}
-	appPassword, err := testenv.PortalCreateAppPassword(b, "e2e device")
-	if err != nil {
-		t.Fatal(err)
-	}
+	appPassword := env.IdP.BrowserAppPassword(t, setup.PublicURL, user, password, "e2e device")
 
 	store, err := credstore.Open(t.Context(), credstore.Config{Path: setup.StorePath, HashKey: setup.HashKey,
 		EncryptionKeys: []credstore.EncryptionKey{{ID: setup.EncryptionKeyID, Key: setup.EncryptionKey}}})

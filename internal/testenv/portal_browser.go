@@ -1,8 +1,11 @@
 package testenv
 
 import (
+	"context"
 	"fmt"
 	"strings"
+	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 )
@@ -41,4 +44,24 @@ func PortalCreateAppPassword(b *Browser, label string) (string, error) {
 		return "", fmt.Errorf("read the new app password: %v", err)
 	}
 	return pw, nil
+}
+
+// BrowserAppPassword is the whole user journey in one call, for end-to-end
+// tests: a fresh headless browser signs user in on the portal at portalURL
+// (through Glewlwyd's login page) and returns a new app password labelled
+// label. Skipped without chromium, failed on CI.
+func (g *Glewlwyd) BrowserAppPassword(t testing.TB, portalURL, user, password, label string) string {
+	t.Helper()
+	b := RequireBrowser(t, 1280, 900)
+	ctx, cancel := context.WithTimeout(b.Ctx, 60*time.Second)
+	defer cancel()
+	b.Ctx = ctx
+	if err := g.PortalSignIn(b, portalURL, user, password); err != nil {
+		t.Fatal(err)
+	}
+	pw, err := PortalCreateAppPassword(b, label)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pw
 }
