@@ -36,11 +36,15 @@ func screenshotDir(t *testing.T) string {
 
 // livePortal is the portal in front of the real Glewlwyd, on a loopback port
 // registered as the client's redirect URI.
-func livePortal(t *testing.T, env *testenv.Env) (publicURL string, store *credstore.Store, logs *testenv.LogBuffer) {
+// scope is what the page asks the IdP for ("" : the IdP's default set).
+func livePortal(t *testing.T, env *testenv.Env, scope string) (publicURL string, store *credstore.Store, logs *testenv.LogBuffer) {
+	if scope == "" {
+		scope = env.IdP.Scope
+	}
 	logs = new(testenv.LogBuffer)
 	log := zerolog.New(logs)
 	idp := startOAuth(t, oauthx.Config{DiscoveryURL: env.IdP.DiscoveryURL, ClientID: env.IdP.ClientID,
-		ClientSecret: env.IdP.ClientSecret, Scope: env.IdP.Scope, Timeout: 5 * time.Second, Logger: log})
+		ClientSecret: env.IdP.ClientSecret, Scope: scope, Timeout: 5 * time.Second, Logger: log})
 	store = openStore(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -66,7 +70,7 @@ func livePortal(t *testing.T, env *testenv.Env) (publicURL string, store *credst
 // taking a screenshot of every page on the way.
 func TestPortalInBrowser(t *testing.T) {
 	env := testenv.Require(t)
-	publicURL, store, logs := livePortal(t, env)
+	publicURL, store, logs := livePortal(t, env, "")
 	user, password := "portaluser", "portaluser-password"
 	if err := env.IdP.AddUser(t.Context(), user, password); err != nil {
 		t.Fatal(err)
@@ -175,6 +179,37 @@ func TestPortalInBrowser(t *testing.T) {
 		t.Error("an app password reached the logs")
 	}
 	t.Logf("screenshots in %s", shots)
+}
+
+// TestPortalSignInWithSecondFactor: a user whose IdP sign-in needs a TOTP
+// code gets through the page with it (the proxy never sees either factor)
+// and leaves with an app password.
+func TestPortalSignInWithSecondFactor(t *testing.T) {
+	env := testenv.Require(t)
+	user, password := "portal-mfa", "portal-mfa-password"
+	secret, err := env.IdP.AddTOTPUser(t.Context(), user, password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	publicURL, store, logs := livePortal(t, env, "openid xmpp "+testenv.MFAScope)
+	b := testenv.RequireBrowser(t, 1280, 900)
+	tab := b.Ctx
+	ctx, cancel := context.WithTimeout(tab, 90*time.Second)
+	defer cancel()
+	b.Ctx = ctx
+	if err := chromedp.Do(ctx, chromedp.Navigate(publicURL+"/login")); err != nil {
+		t.Fatal(err)
+	}
+	if err := env.IdP.SignInWithBrowserTOTP(b, user, password, secret); err != nil {
+		failPage(t, tab, logs, err)
+	}
+	pw, err := testenv.PortalCreateAppPassword(b, "Phone")
+	if err != nil {
+		failPage(t, tab, logs, err)
+	}
+	if _, err := store.Verify(t.Context(), user+"@"+env.Prosody.Domain, pw, "203.0.113.10"); err != nil {
+		t.Fatalf("Verify(the password the page showed) after a two-factor sign-in: %v", err)
+	}
 }
 
 // failPage ends the test with where the browser is, what it shows and the

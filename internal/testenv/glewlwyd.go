@@ -55,6 +55,7 @@ type Glewlwyd struct {
 
 	clientMu  sync.Mutex
 	redirects []string // added to the client by AllowRedirectURI
+	mfaReady  bool     // MFAScope exists and the client may ask for it
 }
 
 const (

@@ -85,6 +85,10 @@ func (g *Glewlwyd) configure(ctx context.Context, mainKey, shortKey *selfSigned,
 func (g *Glewlwyd) clientBody() map[string]any {
 	g.clientMu.Lock()
 	defer g.clientMu.Unlock()
+	scopes := []string{"openid", "xmpp"}
+	if g.mfaReady {
+		scopes = append(scopes, MFAScope)
+	}
 	return map[string]any{
 		"client_id": g.ClientID, "name": g.ClientID, "confidential": true, "enabled": true,
 		"password": g.ClientSecret, "client_secret": g.ClientSecret,
@@ -92,7 +96,7 @@ func (g *Glewlwyd) clientBody() map[string]any {
 		// Without this list the password grant answers HTTP 500.
 		"token_endpoint_auth_method": []string{"client_secret_basic", "client_secret_post"},
 		"redirect_uri":               append([]string{"http://127.0.0.1/callback"}, g.redirects...),
-		"scope":                      []string{"openid", "xmpp"},
+		"scope":                      scopes,
 	}
 }
 
