@@ -131,6 +131,11 @@ func TestPortalInBrowser(t *testing.T) {
 		}
 	}
 	shot("home")
+	unlabelled, err := chromedp.Run(ctx, chromedp.Evaluate[int](`[...document.querySelectorAll('input:not([type=hidden]), button')]
+	  .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.textContent.trim()).length`))
+	if err != nil || unlabelled != 0 {
+		t.Errorf("%d inputs or buttons without a label or name (%v)", unlabelled, err)
+	}
 	if err := b.Viewport(390, 844); err != nil {
 		t.Fatal(err)
 	}
