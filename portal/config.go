@@ -59,6 +59,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxSessions <= 0 {
 		c.MaxSessions = 10000
 	}
+	// Domains compare case-insensitively; the store compares JIDs exactly.
+	c.Domain = strings.ToLower(c.Domain)
 	if c.ServerHost == "" {
 		c.ServerHost = c.Domain
 	}
