@@ -3,7 +3,7 @@ GO      ?= go
 FUZZTIME ?= 8s
 PKGS    := ./...
 
-.PHONY: demo test setup lint unit fuzz bench build
+.PHONY: demo test setup lint unit fuzz bench build screenshots
 
 demo: setup
 	$(GO) run ./cmd/xmpp-oauth-proxy-demo
@@ -29,3 +29,7 @@ bench:
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/xmpp-oauth-proxy ./cmd/xmpp-oauth-proxy
+
+# The self-service page's screenshots in docs/ (a headless Chromium signs in at Glewlwyd).
+screenshots:
+	PORTAL_SCREENSHOTS=docs $(GO) test -count=1 -run TestPortalInBrowser ./portal

@@ -15,6 +15,7 @@ import (
 // authorization server metadata document that oauthx uses.
 type metadata struct {
 	Issuer                           string   `json:"issuer"`
+	AuthorizationEndpoint            string   `json:"authorization_endpoint"`
 	TokenEndpoint                    string   `json:"token_endpoint"`
 	UserinfoEndpoint                 string   `json:"userinfo_endpoint"`
 	IntrospectionEndpoint            string   `json:"introspection_endpoint"`

@@ -9,6 +9,8 @@ import (
 // endpoints are the URLs in use: configured values over discovered ones.
 type endpoints struct {
 	issuer, token, userinfo, introspection, jwks string
+	// authorization is only ever discovered (the portal's code flow).
+	authorization string
 	// tokenAuth and introspectionAuth are AuthBasic or AuthPost.
 	tokenAuth, introspectionAuth string
 	// discoveryURL is the metadata document that answered ("" if none).
@@ -49,6 +51,7 @@ func merge(cfg Config, md *metadata, from string) *endpoints {
 	pick(&e.userinfo, md.UserinfoEndpoint)
 	pick(&e.introspection, md.IntrospectionEndpoint)
 	pick(&e.jwks, md.JWKSURI)
+	e.authorization = md.AuthorizationEndpoint
 	if cfg.TokenEndpointAuthMethod == "" {
 		e.tokenAuth = chooseAuth(md.TokenEndpointAuthMethods)
 		e.introspectionAuth = e.tokenAuth

@@ -26,9 +26,9 @@ type direction struct {
 	mu     sync.Mutex
 	cut    time.Time // the read deadline cutAt set; zero: none
 	parked bool      // registered with the reactor, no goroutine running
-	wake   bool   // read without waiting: the reactor saw data, or a cut is due
-	done   bool   // the loop has ended for good
-	token  uint64 // the reactor's key for the current registration, 0 when none
+	wake   bool      // read without waiting: the reactor saw data, or a cut is due
+	done   bool      // the loop has ended for good
+	token  uint64    // the reactor's key for the current registration, 0 when none
 }
 
 // run is the copy loop; it returns when the direction parks or ends.

@@ -3,7 +3,9 @@ package main
 import (
 	"bufio"
 	"context"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,10 +34,10 @@ func TestDemoStack(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", demo, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	ports := freePorts(t, 3)
+	ports := freePorts(t, 4)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, demo, "-starttls", ports[0], "-direct", ports[1], "-metrics", ports[2])
+	cmd := exec.CommandContext(ctx, demo, "-starttls", ports[0], "-direct", ports[1], "-metrics", ports[2], "-portal", ports[3])
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -68,6 +70,21 @@ func TestDemoStack(t *testing.T) {
 	tmpDir := regexp.MustCompile(`in (/\S+xmpp-oauth-proxy-demo-\S+)`).FindStringSubmatch(printed.String())
 	if tmpDir == nil {
 		t.Fatalf("no working directory printed:\n%s", printed.String())
+	}
+
+	// The printed self-service page answers with its sign-in page.
+	page := regexp.MustCompile(`Self-service page\s+: (http://\S+)`).FindStringSubmatch(printed.String())
+	if page == nil {
+		t.Fatalf("demo printed no self-service page URL:\n%s", printed.String())
+	}
+	resp, err := http.Get(page[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), `id="signin"`) {
+		t.Errorf("%s: %s, want the sign-in page", page[1], resp.Status)
 	}
 
 	// Run the printed command through a shell, as a user pasting it would (the

@@ -20,14 +20,15 @@ func main() {
 	starttls := flag.String("starttls", "127.0.0.1:5222", "proxy STARTTLS listener")
 	direct := flag.String("direct", "127.0.0.1:5223", "proxy Direct TLS listener")
 	metrics := flag.String("metrics", "127.0.0.1:9090", "metrics listener (empty: off)")
+	portal := flag.String("portal", "127.0.0.1:8080", "self-service page listener")
 	flag.Parse()
-	if err := run(*starttls, *direct, *metrics); err != nil {
+	if err := run(*starttls, *direct, *metrics, *portal); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
 }
 
-func run(starttls, direct, metrics string) error {
+func run(starttls, direct, metrics, portalAddr string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
@@ -43,8 +44,13 @@ func run(starttls, direct, metrics string) error {
 	defer os.RemoveAll(dir)
 	defer env.Close()
 
+	portal, err := env.PortalConfig(ctx, portalAddr, dir)
+	if err != nil {
+		return err
+	}
 	cfgPath := filepath.Join(dir, "proxy.yaml")
-	if err := os.WriteFile(cfgPath, []byte(env.ProxyConfig(testenv.ProxyListeners{StartTLS: starttls, Direct: direct, Metrics: metrics}, "log: {level: info, format: console}\n")), 0o600); err != nil {
+	extra := "log: {level: info, format: console}\n" + portal.Extra
+	if err := os.WriteFile(cfgPath, []byte(env.ProxyConfig(testenv.ProxyListeners{StartTLS: starttls, Direct: direct, Metrics: metrics}, extra)), 0o600); err != nil {
 		return err
 	}
 	cfg, err := config.Load(cfgPath)
@@ -59,11 +65,14 @@ func run(starttls, direct, metrics string) error {
 	if err != nil {
 		return err
 	}
-	printHowTo(env, starttls, direct, cfgPath)
+	if err := a.Listen(); err != nil { // listening before the how-to is printed
+		return err
+	}
+	printHowTo(env, starttls, direct, cfgPath, portal.PublicURL)
 	return a.Run(ctx)
 }
 
-func printHowTo(env *testenv.Env, starttls, direct, cfgPath string) {
+func printHowTo(env *testenv.Env, starttls, direct, cfgPath, portalURL string) {
 	p, idp := env.Prosody, env.IdP
 	names := make([]string, 0, len(idp.Users))
 	for n := range idp.Users {
@@ -77,9 +86,10 @@ xmpp-oauth-proxy demo is running (Ctrl-C stops it and cleans up).
   OpenID Connect provider      : Glewlwyd, discovery %s
   Proxy                        : STARTTLS %s, Direct TLS %s (config %s)
   TLS certificate (self-signed): %s
+  Self-service page            : %s (sign in at the IdP, create app passwords)
 
 Demo users (their passwords live in the IdP only; Prosody never sees them):
-`, p.C2SAddr, idp.DiscoveryURL, starttls, direct, cfgPath, p.CertFile)
+`, p.C2SAddr, idp.DiscoveryURL, starttls, direct, cfgPath, p.CertFile, portalURL)
 	for _, n := range names {
 		fmt.Printf("  %s@%s  password %s\n", n, p.Domain, idp.Users[n])
 	}

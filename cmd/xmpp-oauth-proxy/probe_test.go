@@ -40,3 +40,23 @@ func TestCheckConfigProbe(t *testing.T) {
 		t.Fatalf("probe of a dead upstream: err %v\n%s", err, out)
 	}
 }
+
+// TestCheckConfigProbePortal: with a portal, the probe says whether the IdP
+// offers the code flow the page signs in with.
+func TestCheckConfigProbePortal(t *testing.T) {
+	env := testenv.Require(t)
+	dir := t.TempDir()
+	portal, err := env.PortalConfig(t.Context(), "", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "portal.yaml")
+	body := env.ProxyConfig(testenv.ProxyListeners{StartTLS: "127.0.0.1:0", Direct: "127.0.0.1:0"}, portal.Extra)
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := run(t, "check-config", "-c", path, "--probe", "--timeout", "20s")
+	if err != nil || !strings.Contains(out, "portal sign-in: code flow with PKCE; register "+portal.PublicURL+"/callback") {
+		t.Fatalf("probe with a portal: err %v\n%s", err, out)
+	}
+}

@@ -36,11 +36,14 @@ type App struct {
 	dialers []*upstream.Dialer
 	server  *proxy.Server
 	metrics *metrics.Metrics
-	store   *credstore.Store    // nil: no app passwords
-	checker *grantcheck.Checker // with store
+	store   *credstore.Store // nil: no app passwords
+	// portalRealms: the realms the portal's domain accepts (nil: any oauthx accepts).
+	portalRealms []string
+	checker      *grantcheck.Checker // with store
 
 	listeners []boundListener
 	metricsLn net.Listener
+	portal    *portalSite // nil: no self-service page
 }
 
 func New(cfg *config.Config, log zerolog.Logger) (*App, error) {
@@ -54,6 +57,9 @@ func New(cfg *config.Config, log zerolog.Logger) (*App, error) {
 		return nil, fmt.Errorf("tls.certificates: %w", err)
 	}
 	a.certs = certs
+	if a.portal, err = newPortalSite(cfg); err != nil {
+		return nil, err
+	}
 
 	oc := oauthConfig(cfg.OAuth, log)
 	oc.Observer = a.metrics
@@ -61,6 +67,7 @@ func New(cfg *config.Config, log zerolog.Logger) (*App, error) {
 	// oauthx accepts any of them.
 	defaultRealms := len(oc.UsernameRealms) == 0
 	if defaultRealms {
+		a.portalRealms = []string{strings.ToLower(strings.TrimSuffix(cfg.PortalDomain(), "."))}
 		for _, d := range cfg.Domains {
 			oc.UsernameRealms = append(oc.UsernameRealms, d.Name)
 		}
@@ -253,6 +260,10 @@ func (a *App) Listen() error {
 		a.metricsLn = ln
 		a.log.Info().Str("address", ln.Addr().String()).Msg("metrics and health listening")
 	}
+	if err := a.listenPortal(); err != nil {
+		a.closeListeners()
+		return err
+	}
 	return nil
 }
 
@@ -301,6 +312,9 @@ func (a *App) closeListeners() {
 	if a.metricsLn != nil {
 		a.metricsLn.Close()
 	}
+	if a.portal != nil && a.portal.ln != nil {
+		a.portal.ln.Close()
+	}
 }
 
 // Run listens (unless Listen was called), serves until ctx ends, then drains and stops.
@@ -326,6 +340,14 @@ func (a *App) Run(ctx context.Context) error {
 		sub := a.store.Subscribe()
 		defer sub.Close()
 		go a.endRevokedSessions(sub)
+	}
+	if err := a.startPortal(bg); err != nil {
+		a.closeListeners()
+		for _, d := range a.dialers {
+			d.Close()
+		}
+		a.oauth.Close()
+		return err
 	}
 
 	serveCtx, stopServing := context.WithCancel(context.Background())
@@ -358,6 +380,7 @@ func (a *App) Run(ctx context.Context) error {
 		a.log.Warn().Err(err).Msg("shutdown")
 	}
 	wg.Wait()
+	a.stopPortal()
 	cancelBackground()
 	for _, d := range a.dialers {
 		d.Close()
@@ -373,6 +396,12 @@ func (a *App) Reload() {
 	if err := a.certs.Reload(); err != nil {
 		a.log.Error().Err(err).Msg("reload failed; keeping the old certificates")
 		return
+	}
+	if a.portal != nil && a.portal.certs != nil {
+		if err := a.portal.certs.Reload(); err != nil {
+			a.log.Error().Err(err).Msg("reload of the portal certificate failed; keeping the old one")
+			return
+		}
 	}
 	a.log.Info().Dur("took", time.Since(start)).Msg("reloaded TLS certificates")
 }
@@ -391,6 +420,9 @@ func (a *App) Probe(ctx context.Context, out io.Writer) error {
 			fmt.Fprintf(out, "  %-14s %s\n", e.Name+":", e.URL)
 		}
 		fmt.Fprintf(out, "  SASL PLAIN: %v, OAUTHBEARER: %v\n", a.cfg.OAuth.ResourceOwnerPassword && a.oauth.CanPassword(), a.oauth.CanValidate())
+		if err := a.probePortal(out); err != nil {
+			problems = append(problems, err)
+		}
 	}
 	for i, d := range a.dialers {
 		name := a.cfg.Domains[i].Name

@@ -12,8 +12,8 @@ const module = "github.com/xmpp-oauth-proxy/xmpp-oauth-proxy"
 
 // forbidden maps a package to what it must never depend on, directly or not.
 // A prefix ending in "/" bans a tree; a bare path bans that package only.
-// credstore is reached only from the wiring (internal/app) and later the
-// portal: the SASL and proxy layers ask interfaces, so they ban it.
+// credstore is reached only from the wiring (internal/app) and the portal:
+// the SASL and proxy layers ask interfaces, so they ban it.
 var forbidden = map[string][]string{
 	"saslauth":           {"net/http", module + "/oauthx", module + "/proxy", module + "/internal/", module + "/credstore"},
 	"oauthx":             {module + "/saslauth", module + "/proxy", module + "/internal/", module + "/credstore", "mellium.im/", "gosrc.io/", "github.com/xdg-go/scram"},
@@ -21,6 +21,7 @@ var forbidden = map[string][]string{
 	"proxy/upstream":     {module + "/oauthx", module + "/saslauth", module + "/internal/app", module + "/internal/config", module + "/credstore", "net/http"},
 	"credstore":          {module + "/", "net/http", "mellium.im/", "gosrc.io/"},
 	"internal/tlsrecord": {module + "/"},
+	"portal":             {module + "/proxy", module + "/saslauth", module + "/internal/", "mellium.im/", "gosrc.io/"},
 	"internal/config":    {module + "/proxy", module + "/saslauth", module + "/oauthx", module + "/internal/app"},
 	"internal/app":       {module + "/cmd/"},
 	"grantcheck":         {module + "/", "net/http", "database/sql"},

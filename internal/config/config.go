@@ -15,6 +15,7 @@ type Config struct {
 	Store        Store        `mapstructure:"store"`
 	AppPasswords AppPasswords `mapstructure:"app_passwords"`
 	Sessions     Sessions     `mapstructure:"sessions"`
+	Portal       Portal       `mapstructure:"portal"`
 }
 
 // Log chooses verbosity and format.
@@ -142,7 +143,8 @@ type Metrics struct {
 // Default returns the values every key has when the file does not set it.
 func Default() Config {
 	return Config{
-		Log: Log{Level: "info", Format: "json"},
+		Log:    Log{Level: "info", Format: "json"},
+		Portal: defaultPortal(),
 		OAuth: OAuth{
 			UsernameField:         "preferred_username",
 			ResourceOwnerPassword: true,

@@ -100,10 +100,10 @@ func describeDecodeError(err error) string {
 }
 
 func (c *Config) readSecretFiles() error {
-	if err := readSecret(&c.OAuth.ClientSecret, c.OAuth.ClientSecretFile, "oauth.client_secret"); err != nil {
+	if err := c.readStoreSecrets(); err != nil {
 		return err
 	}
-	if err := c.readStoreSecrets(); err != nil {
+	if err := readSecret(&c.OAuth.ClientSecret, c.OAuth.ClientSecretFile, "oauth.client_secret"); err != nil {
 		return err
 	}
 	for i := range c.Domains {
@@ -162,4 +162,5 @@ func (c *Config) resolvePaths(dir string) {
 	abs(&c.Store.DSNFile)
 	abs(&c.Store.SecretKeyFile)
 	abs(&c.Store.EncryptionKeysFile)
+	c.resolvePortalPaths(abs)
 }

@@ -96,6 +96,7 @@ func (c *Config) Validate() error {
 	if c.Metrics.Address != "" {
 		checkAddress(bad, "metrics.address", c.Metrics.Address)
 	}
+	c.validatePortal(bad)
 	return errors.Join(errs...)
 }
 

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"text/template"
 	"time"
 )
@@ -42,10 +43,19 @@ type Glewlwyd struct {
 	// defaults of Glewlwyd's initial database).
 	AdminUser, AdminPassword string
 
+	// LoginURL is Glewlwyd's own login page, served from a copy of the
+	// packaged webapp; empty when the package ships none.
+	LoginURL string
+
 	ConfigPath string
+	webapp     string // the webapp copy Glewlwyd serves, "" if none
 	proc       *process
 	http       *http.Client // OAuth client requests
 	admin      *http.Client // admin API, with the session cookie
+
+	clientMu  sync.Mutex
+	redirects []string // added to the client by AllowRedirectURI
+	mfaReady  bool     // MFAScope exists and the client may ask for it
 }
 
 const (
@@ -66,6 +76,25 @@ log_level="INFO"
 admin_scope="g_admin"
 profile_scope="g_profile"
 login_api_enabled=true
+admin_session_authentication="cookie"
+cookie_secure=0
+session_key="GLEWLWYD2_SESSION_ID"
+{{- if .Webapp}}
+login_url="login.html"
+static_files_path="{{.Webapp}}/"
+static_files_mime_types=(
+  { extension=".html" mime_type="text/html" compress=1 },
+  { extension=".css" mime_type="text/css" compress=1 },
+  { extension=".js" mime_type="application/javascript" compress=1 },
+  { extension=".json" mime_type="application/json" compress=1 },
+  { extension=".png" mime_type="image/png" compress=0 },
+  { extension=".ico" mime_type="image/x-icon" compress=0 },
+  { extension=".ttf" mime_type="font/ttf" compress=0 },
+  { extension=".woff" mime_type="font/woff" compress=0 },
+  { extension=".woff2" mime_type="font/woff2" compress=0 },
+  { extension=".svg" mime_type="image/svg+xml" compress=1 }
+)
+{{- end}}
 hash_algorithm="SHA512"
 user_module_path="/usr/lib/glewlwyd/user"
 user_middleware_module_path="/usr/lib/glewlwyd/user_middleware"
@@ -95,8 +124,13 @@ func newGlewlwyd(ctx context.Context, dir string) (*Glewlwyd, error) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("init glewlwyd database: %w: %s", err, bytes.TrimSpace(out))
 	}
+	webapp, err := copyWebapp(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
 	jar, _ := cookiejar.New(nil)
 	return &Glewlwyd{
+		webapp:             webapp,
 		ClientID:           "xmpp-oauth-proxy",
 		ClientSecret:       randomSecret(),
 		Scope:              "openid xmpp",
@@ -112,6 +146,9 @@ func newGlewlwyd(ctx context.Context, dir string) (*Glewlwyd, error) {
 
 func (g *Glewlwyd) writeConfig(port int) error {
 	g.BaseURL = "http://127.0.0.1:" + strconv.Itoa(port) + "/api"
+	if g.webapp != "" {
+		g.LoginURL = "http://127.0.0.1:" + strconv.Itoa(port) + "/login.html"
+	}
 	plugin := func(name string) (iss, disc, tok, ui, intro, rev, jwks string) {
 		iss = g.BaseURL + "/" + name
 		return iss, iss + "/.well-known/openid-configuration", iss + "/token", iss + "/userinfo",
@@ -121,7 +158,7 @@ func (g *Glewlwyd) writeConfig(port int) error {
 	g.ShortIssuer, g.ShortDiscoveryURL, g.ShortTokenURL, g.ShortUserinfoURL, g.ShortIntrospectURL, g.ShortRevokeURL, g.ShortJWKSURL = plugin(shortPlugin)
 	var buf bytes.Buffer
 	err := glewlwydConfig.Execute(&buf, map[string]any{
-		"Port": port, "DB": filepath.Join(filepath.Dir(g.ConfigPath), "glewlwyd.db"),
+		"Port": port, "DB": filepath.Join(filepath.Dir(g.ConfigPath), "glewlwyd.db"), "Webapp": g.webapp,
 	})
 	if err != nil {
 		return err

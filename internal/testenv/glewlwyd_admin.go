@@ -64,15 +64,7 @@ func (g *Glewlwyd) configure(ctx context.Context, mainKey, shortKey *selfSigned,
 		}},
 		{"/mod/plugin/", g.pluginConfig(mainPlugin, g.Issuer, mainKey, time.Hour)},
 		{"/mod/plugin/", g.pluginConfig(shortPlugin, g.ShortIssuer, shortKey, g.ShortTokenLifetime)},
-		{"/client/", map[string]any{
-			"client_id": g.ClientID, "name": g.ClientID, "confidential": true, "enabled": true,
-			"password": g.ClientSecret, "client_secret": g.ClientSecret,
-			"authorization_type": []string{"password", "client_credentials", "refresh_token"},
-			// Without this list the password grant answers HTTP 500.
-			"token_endpoint_auth_method": []string{"client_secret_basic", "client_secret_post"},
-			"redirect_uri":               []string{"http://127.0.0.1/callback"},
-			"scope":                      []string{"openid", "xmpp"},
-		}},
+		{"/client/", g.clientBody()},
 	}
 	for _, s := range steps {
 		if err := g.adminDo(ctx, http.MethodPost, s.path, s.body); err != nil {
@@ -86,6 +78,26 @@ func (g *Glewlwyd) configure(ctx context.Context, mainKey, shortKey *selfSigned,
 		g.Users[name] = pw
 	}
 	return nil
+}
+
+// clientBody is the confidential client: the password grant for PLAIN, the
+// code flow for the portal (redirect URIs added by AllowRedirectURI).
+func (g *Glewlwyd) clientBody() map[string]any {
+	g.clientMu.Lock()
+	defer g.clientMu.Unlock()
+	scopes := []string{"openid", "xmpp"}
+	if g.mfaReady {
+		scopes = append(scopes, MFAScope)
+	}
+	return map[string]any{
+		"client_id": g.ClientID, "name": g.ClientID, "confidential": true, "enabled": true,
+		"password": g.ClientSecret, "client_secret": g.ClientSecret,
+		"authorization_type": []string{"code", "password", "client_credentials", "refresh_token"},
+		// Without this list the password grant answers HTTP 500.
+		"token_endpoint_auth_method": []string{"client_secret_basic", "client_secret_post"},
+		"redirect_uri":               append([]string{"http://127.0.0.1/callback"}, g.redirects...),
+		"scope":                      scopes,
+	}
 }
 
 func userBody(name, password string) map[string]any {
@@ -119,6 +131,8 @@ func (g *Glewlwyd) pluginConfig(name, iss string, key *selfSigned, accessTTL tim
 			"auth-type-password-enabled":       true,
 			"auth-type-client-enabled":         true,
 			"auth-type-refresh-enabled":        true,
+			"pkce-allowed":                     true, // the portal's code flow sends S256 challenges
+			"pkce-method-plain-allowed":        false,
 			"scope":                            []string{},
 			"additional-parameters":            []map[string]string{{"user-parameter": "username", "token-parameter": "preferred_username"}},
 			"claims":                           []map[string]any{{"name": "preferred_username", "user-property": "username", "type": "string", "mandatory": true, "on-demand": false, "scope": []string{}}},
