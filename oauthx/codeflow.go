@@ -136,7 +136,7 @@ func (c *Client) usernameFromUserinfo(ctx context.Context, ep *endpoints, access
 }
 
 // codeConfig is the oauth2 configuration of the code flow; the scope always
-// holds openid, for the ID token.
+// holds openid, for the ID token, and offline_access where the server offers it.
 func (c *Client) codeConfig(redirectURL string) (*oauth2.Config, error) {
 	ep := c.ep.Load()
 	if !ep.loaded {
@@ -148,6 +148,12 @@ func (c *Client) codeConfig(redirectURL string) (*oauth2.Config, error) {
 	scopes := strings.Fields(c.cfg.Scope)
 	if !slices.Contains(scopes, "openid") {
 		scopes = append([]string{"openid"}, scopes...)
+	}
+	// App passwords live as long as their grant: without offline_access a
+	// Keycloak refresh token dies with the browser's SSO session (10 h by
+	// default), and Authentik and Zitadel issue none at all.
+	if ep.offlineAccess && !slices.Contains(scopes, "offline_access") {
+		scopes = append(scopes, "offline_access")
 	}
 	style := oauth2.AuthStyleInHeader
 	if ep.tokenAuth == AuthPost || c.cfg.ClientSecret == "" {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -110,5 +111,31 @@ func TestCodeFlowNeedsAuthorizationEndpoint(t *testing.T) {
 	}
 	if _, err := c.AuthCodeURL(NewAuthRequest("https://portal.example/callback")); !errors.Is(err, ErrMisconfigured) {
 		t.Fatalf("err = %v, want ErrMisconfigured", err)
+	}
+}
+
+// TestCodeFlowAsksOfflineAccess: where the server lists offline_access, the
+// sign-in asks for it (a refresh token that outlives the browser session);
+// where it does not, the scope stays as configured.
+func TestCodeFlowAsksOfflineAccess(t *testing.T) {
+	for _, offered := range []bool{false, true} {
+		f := newFakeIdP(t)
+		var challenge string
+		codeIdP(t, f, &challenge, func() map[string]any { return nil })
+		if offered {
+			f.mu.Lock()
+			f.meta["scopes_supported"] = []string{"openid", "profile", "offline_access"}
+			f.mu.Unlock()
+		}
+		c, _ := start(t, f.config(ValidationAuto))
+		u, err := c.AuthCodeURL(NewAuthRequest("https://portal.example/callback"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		parsed, _ := url.Parse(u)
+		scopes := strings.Fields(parsed.Query().Get("scope"))
+		if slices.Contains(scopes, "offline_access") != offered || !slices.Contains(scopes, "openid") {
+			t.Errorf("offline_access offered=%v: scope %q", offered, scopes)
+		}
 	}
 }

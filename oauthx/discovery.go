@@ -22,6 +22,7 @@ type metadata struct {
 	JWKSURI                          string   `json:"jwks_uri"`
 	TokenEndpointAuthMethods         []string `json:"token_endpoint_auth_methods_supported"`
 	IntrospectionEndpointAuthMethods []string `json:"introspection_endpoint_auth_methods_supported"`
+	ScopesSupported                  []string `json:"scopes_supported"`
 }
 
 // errNotFound: this candidate metadata URL does not exist; try the next one.

@@ -11,6 +11,9 @@ type endpoints struct {
 	issuer, token, userinfo, introspection, jwks string
 	// authorization is only ever discovered (the portal's code flow).
 	authorization string
+	// offlineAccess: the server lists the offline_access scope, whose refresh
+	// tokens outlive the browser session (Keycloak, Authentik, Zitadel).
+	offlineAccess bool
 	// tokenAuth and introspectionAuth are AuthBasic or AuthPost.
 	tokenAuth, introspectionAuth string
 	// discoveryURL is the metadata document that answered ("" if none).
@@ -52,6 +55,7 @@ func merge(cfg Config, md *metadata, from string) *endpoints {
 	pick(&e.introspection, md.IntrospectionEndpoint)
 	pick(&e.jwks, md.JWKSURI)
 	e.authorization = md.AuthorizationEndpoint
+	e.offlineAccess = slices.Contains(md.ScopesSupported, "offline_access")
 	if cfg.TokenEndpointAuthMethod == "" {
 		e.tokenAuth = chooseAuth(md.TokenEndpointAuthMethods)
 		e.introspectionAuth = e.tokenAuth
