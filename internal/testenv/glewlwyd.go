@@ -39,6 +39,10 @@ type Glewlwyd struct {
 	ShortIssuer, ShortDiscoveryURL, ShortTokenURL, ShortUserinfoURL, ShortIntrospectURL, ShortRevokeURL, ShortJWKSURL string
 	ShortTokenLifetime                                                                                                time.Duration
 
+	// A third plugin like Glewlwyd's default: its access tokens carry no
+	// username claim (the ID token and userinfo do).
+	DefaultLikeIssuer, DefaultLikeDiscoveryURL string
+
 	// AdminUser and AdminPassword log in to the admin REST API (the
 	// defaults of Glewlwyd's initial database).
 	AdminUser, AdminPassword string
@@ -62,6 +66,8 @@ const (
 	glewlwydInitSQL = "/usr/share/doc/glewlwyd/database/init.sqlite3.sql.gz"
 	mainPlugin      = "oidc"
 	shortPlugin     = "oidcshort"
+	// defaultLikePlugin's access tokens name no user, as Glewlwyd's default.
+	defaultLikePlugin = "oidcdefault"
 )
 
 // No use_secure_connection line at all: even "= false" makes Glewlwyd
@@ -156,6 +162,7 @@ func (g *Glewlwyd) writeConfig(port int) error {
 	}
 	g.Issuer, g.DiscoveryURL, g.TokenURL, g.UserinfoURL, g.IntrospectURL, g.RevokeURL, g.JWKSURL = plugin(mainPlugin)
 	g.ShortIssuer, g.ShortDiscoveryURL, g.ShortTokenURL, g.ShortUserinfoURL, g.ShortIntrospectURL, g.ShortRevokeURL, g.ShortJWKSURL = plugin(shortPlugin)
+	g.DefaultLikeIssuer, g.DefaultLikeDiscoveryURL, _, _, _, _, _ = plugin(defaultLikePlugin)
 	var buf bytes.Buffer
 	err := glewlwydConfig.Execute(&buf, map[string]any{
 		"Port": port, "DB": filepath.Join(filepath.Dir(g.ConfigPath), "glewlwyd.db"), "Webapp": g.webapp,

@@ -64,6 +64,7 @@ func (g *Glewlwyd) configure(ctx context.Context, mainKey, shortKey *selfSigned,
 		}},
 		{"/mod/plugin/", g.pluginConfig(mainPlugin, g.Issuer, mainKey, time.Hour)},
 		{"/mod/plugin/", g.pluginConfig(shortPlugin, g.ShortIssuer, shortKey, g.ShortTokenLifetime)},
+		{"/mod/plugin/", g.defaultLikePluginConfig(mainKey)},
 		{"/client/", g.clientBody()},
 	}
 	for _, s := range steps {
@@ -146,6 +147,16 @@ func (g *Glewlwyd) pluginConfig(name, iss string, key *selfSigned, accessTTL tim
 			"scope-claim":   "no",
 		},
 	}
+}
+
+// defaultLikePluginConfig is the main plugin as Glewlwyd configures one by
+// default in one respect that matters to the proxy: its JWT access tokens do
+// not carry the username (only an opaque sub). ID tokens and userinfo still
+// name the user.
+func (g *Glewlwyd) defaultLikePluginConfig(key *selfSigned) map[string]any {
+	c := g.pluginConfig(defaultLikePlugin, g.DefaultLikeIssuer, key, time.Hour)
+	delete(c["parameters"].(map[string]any), "additional-parameters")
+	return c
 }
 
 // AddUser creates an IdP user with scopes openid and xmpp, or resets the
