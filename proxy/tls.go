@@ -62,3 +62,14 @@ func (c *conn) handshake(domain string) error {
 	}
 	return nil
 }
+
+// SetSessionTicketKeys makes every listener encrypt TLS session tickets with
+// keys[0] and accept tickets under any of keys: replicas that share the keys
+// resume each other's clients. Safe while serving (SIGHUP rotation).
+func (s *Server) SetSessionTicketKeys(keys [][32]byte) {
+	if len(keys) == 0 {
+		return
+	}
+	s.directTLS.SetSessionTicketKeys(keys)
+	s.starttlsTLS.SetSessionTicketKeys(keys)
+}

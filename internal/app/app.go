@@ -144,6 +144,9 @@ func New(cfg *config.Config, log zerolog.Logger) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := a.loadTicketKeys(); err != nil {
+		return nil, err
+	}
 	return a, nil
 }
 
@@ -390,11 +393,16 @@ func (a *App) Run(ctx context.Context) error {
 	return runErr
 }
 
-// Reload re-reads what can change without dropping sessions: the TLS certificates.
+// Reload re-reads what can change without dropping sessions: the TLS
+// certificates and session-ticket keys.
 func (a *App) Reload() {
 	start := time.Now()
 	if err := a.certs.Reload(); err != nil {
 		a.log.Error().Err(err).Msg("reload failed; keeping the old certificates")
+		return
+	}
+	if err := a.loadTicketKeys(); err != nil {
+		a.log.Error().Err(err).Msg("reload of the session ticket keys failed; keeping the old ones")
 		return
 	}
 	if a.portal != nil && a.portal.certs != nil {
@@ -404,6 +412,19 @@ func (a *App) Reload() {
 		}
 	}
 	a.log.Info().Dur("took", time.Since(start)).Msg("reloaded TLS certificates")
+}
+
+// loadTicketKeys applies tls.session_ticket_keys_file, if set.
+func (a *App) loadTicketKeys() error {
+	if a.cfg.TLS.SessionTicketKeysFile == "" {
+		return nil
+	}
+	keys, err := config.ReadSessionTicketKeys(a.cfg.TLS.SessionTicketKeysFile)
+	if err != nil {
+		return err
+	}
+	a.server.SetSessionTicketKeys(keys)
+	return nil
 }
 
 // Probe contacts the IdP and every upstream once and reports what it found.

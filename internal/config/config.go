@@ -38,6 +38,10 @@ type Listener struct {
 // the stream's 'to' domain.
 type TLS struct {
 	Certificates []Certificate `mapstructure:"certificates"`
+	// SessionTicketKeysFile shares TLS session-ticket keys between replicas and
+	// restarts, so clients resume their TLS sessions anywhere; empty: keys made
+	// and rotated by each process (resumption works within one process).
+	SessionTicketKeysFile string `mapstructure:"session_ticket_keys_file"`
 }
 
 // Certificate is a PEM certificate chain and its key.

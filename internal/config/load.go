@@ -146,6 +146,7 @@ func (c *Config) resolvePaths(dir string) {
 			*p = filepath.Join(dir, *p)
 		}
 	}
+	abs(&c.TLS.SessionTicketKeysFile)
 	for i := range c.TLS.Certificates {
 		abs(&c.TLS.Certificates[i].CertFile)
 		abs(&c.TLS.Certificates[i].KeyFile)

@@ -29,6 +29,11 @@ func (c *Config) Validate() error {
 	oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	oneOf("log.format", c.Log.Format, "json", "console")
 	c.validateStore(bad)
+	if f := c.TLS.SessionTicketKeysFile; f != "" {
+		if _, err := ReadSessionTicketKeys(f); err != nil {
+			bad("tls.session_ticket_keys_file", "%v", err)
+		}
+	}
 
 	if len(c.Listeners) == 0 {
 		bad("listeners", "at least one listener is required")

@@ -1,10 +1,12 @@
 package tlscerts
 
 import (
+	"crypto/ecdsa"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 )
@@ -18,9 +20,12 @@ type Store struct {
 	set   atomic.Pointer[certSet]
 }
 
+// certSet maps names to certificates. A name may have several (an ECDSA and
+// an RSA one): the first the client supports is served, ECDSA first, since its
+// handshakes cost the server a fraction of RSA's.
 type certSet struct {
-	byName   map[string]*tls.Certificate // exact names and "*.suffix" wildcards
-	fallback *tls.Certificate
+	byName   map[string][]*tls.Certificate // exact names and "*.suffix" wildcards
+	fallback []*tls.Certificate            // the first configured name's
 }
 
 // Load reads every pair; any unreadable file is an error naming it.
@@ -37,7 +42,7 @@ func (s *Store) Reload() error {
 	if len(s.pairs) == 0 {
 		return errors.New("no certificates configured")
 	}
-	set := &certSet{byName: map[string]*tls.Certificate{}}
+	set := &certSet{byName: map[string][]*tls.Certificate{}}
 	for _, p := range s.pairs {
 		cert, err := tls.LoadX509KeyPair(p.CertFile, p.KeyFile)
 		if err != nil {
@@ -54,21 +59,43 @@ func (s *Store) Reload() error {
 		}
 		for _, n := range names {
 			n = strings.ToLower(n)
-			if _, taken := set.byName[n]; !taken {
-				set.byName[n] = &cert
-			}
+			set.byName[n] = appendByPreference(set.byName[n], &cert)
 		}
-		if set.fallback == nil {
-			set.fallback = &cert
+		if set.fallback == nil || sameNames(set.fallback[0].Leaf, leaf) {
+			set.fallback = appendByPreference(set.fallback, &cert)
 		}
 	}
 	s.set.Store(set)
 	return nil
 }
 
-// ForName returns the certificate for a host name: exact, then wildcard, then the
-// first configured one.
+// appendByPreference keeps ECDSA certificates before the others, each group
+// in configuration order.
+func appendByPreference(list []*tls.Certificate, c *tls.Certificate) []*tls.Certificate {
+	if _, ecdsa := c.PrivateKey.(*ecdsa.PrivateKey); !ecdsa {
+		return append(list, c)
+	}
+	i := 0
+	for i < len(list) {
+		if _, e := list[i].PrivateKey.(*ecdsa.PrivateKey); !e {
+			break
+		}
+		i++
+	}
+	return slices.Insert(list, i, c)
+}
+
+func sameNames(a, b *x509.Certificate) bool {
+	return slices.Equal(a.DNSNames, b.DNSNames) && a.Subject.CommonName == b.Subject.CommonName
+}
+
+// ForName returns the preferred certificate for a host name: exact, then
+// wildcard, then the first configured one.
 func (s *Store) ForName(name string) *tls.Certificate {
+	return s.candidates(name)[0]
+}
+
+func (s *Store) candidates(name string) []*tls.Certificate {
 	set := s.set.Load()
 	name = strings.ToLower(strings.TrimSuffix(name, "."))
 	if c, ok := set.byName[name]; ok {
@@ -82,7 +109,14 @@ func (s *Store) ForName(name string) *tls.Certificate {
 	return set.fallback
 }
 
-// GetCertificate is for tls.Config.GetCertificate.
+// GetCertificate is for tls.Config.GetCertificate: of the name's certificates,
+// the first the client can use (ECDSA first), else the last one.
 func (s *Store) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-	return s.ForName(hello.ServerName), nil
+	cs := s.candidates(hello.ServerName)
+	for _, c := range cs[:len(cs)-1] {
+		if hello.SupportsCertificate(c) == nil {
+			return c, nil
+		}
+	}
+	return cs[len(cs)-1], nil
 }
