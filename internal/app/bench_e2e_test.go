@@ -4,11 +4,13 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/testenv"
 	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/proxy/upstream"
 )
 
@@ -41,6 +43,7 @@ func loginCases(b *testing.B) []loginCase {
 		c.ClientSessionCache = tls.NewLRUClientSessionCache(8)
 		return c
 	}
+	ec := ecdsaBenchStack(b, env)
 	return []loginCase{
 		{"direct-prosody/starttls-scram", loginOpts{addr: p.starttls, tls: p.tlsConfig(), domain: domain, mech: "SCRAM-SHA-1", user: direct, scram: sc}},
 		{"direct-prosody/starttls-scram+quickack", loginOpts{addr: p.starttls, tls: p.tlsConfig(), domain: domain, mech: "SCRAM-SHA-1", user: direct, scram: sc, quickAck: true}},
@@ -51,6 +54,8 @@ func loginCases(b *testing.B) []loginCase {
 		{"proxy/starttls-oauthbearer", loginOpts{addr: s.starttls, tls: s.tlsConfig(), domain: domain, mech: "OAUTHBEARER", user: "alice", secret: token}},
 		{"proxy/direct-tls-oauthbearer", loginOpts{addr: s.direct, direct: true, tls: s.tlsConfig(), domain: domain, mech: "OAUTHBEARER", user: "alice", secret: token}},
 		{"proxy/direct-tls-oauthbearer+resume", loginOpts{addr: s.direct, direct: true, tls: resuming(s), domain: domain, mech: "OAUTHBEARER", user: "alice", secret: token}},
+		{"proxy/direct-tls-oauthbearer+ecdsa", loginOpts{addr: ec.direct, direct: true, tls: ec.tlsConfig(), domain: domain, mech: "OAUTHBEARER", user: "alice", secret: token}},
+		{"proxy/direct-tls-oauthbearer+ecdsa+resume", loginOpts{addr: ec.direct, direct: true, tls: resuming(ec), domain: domain, mech: "OAUTHBEARER", user: "alice", secret: token}},
 	}
 }
 
@@ -231,4 +236,23 @@ func oneWay(from, to *benchConn, seq int) (time.Duration, error) {
 		}
 	}
 	return 0, fmt.Errorf("%w: message %s did not arrive", errBench, body)
+}
+
+// ecdsaBenchStack is a proxy that serves an ECDSA certificate (listed next to
+// the RSA one) to clients that take it, as tls.certificates allows.
+func ecdsaBenchStack(b *testing.B, env *testenv.Env) *stack {
+	b.Helper()
+	cert, key, err := testenv.WriteECDSACert(b.TempDir(), env.Prosody.Domain)
+	if err != nil {
+		b.Fatal(err)
+	}
+	extra := benchLimits
+	s := startBenchStackYAML(b, env, strings.Replace(env.ProxyConfig(listenAny, extra), "certificates: [",
+		fmt.Sprintf("certificates: [{cert_file: %q, key_file: %q}, ", cert, key), 1))
+	pem, err := os.ReadFile(cert)
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.roots.AppendCertsFromPEM(pem)
+	return s
 }

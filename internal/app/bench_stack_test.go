@@ -39,8 +39,14 @@ func benchEnv(b *testing.B) *testenv.Env {
 // of thousands of logins would cost time and memory in the measured process.
 func startBenchStack(b *testing.B, env *testenv.Env, extra string) *stack {
 	b.Helper()
+	return startBenchStackYAML(b, env, env.ProxyConfig(listenAny, extra))
+}
+
+// startBenchStackYAML is startBenchStack with the whole config given.
+func startBenchStackYAML(b *testing.B, env *testenv.Env, yaml string) *stack {
+	b.Helper()
 	path := filepath.Join(b.TempDir(), "proxy.yaml")
-	if err := os.WriteFile(path, []byte(env.ProxyConfig(listenAny, extra)), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		b.Fatal(err)
 	}
 	logs := &syncBuffer{}
