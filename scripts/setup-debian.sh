@@ -7,7 +7,7 @@
 set -euo pipefail
 
 need=()
-for bin in prosody prosodyctl lua5.4 glewlwyd sqlite3 openssl jq curl go-sendxmpp docker-compose systemd-analyze chromium; do
+for bin in prosody prosodyctl lua5.4 glewlwyd sqlite3 openssl jq curl go-sendxmpp docker-compose systemd-analyze chromium haproxy; do
   command -v "$bin" >/dev/null 2>&1 || need+=("$bin")
 done
 dpkg -s lua-unbound >/dev/null 2>&1 || need+=(lua-unbound)
@@ -26,7 +26,7 @@ $sudo apt-get update -qq
 # Without this preseed glewlwyd's postinst tries to configure a database and fails.
 echo 'glewlwyd glewlwyd/config_type select No configuration' | $sudo debconf-set-selections
 $sudo apt-get install -y -qq --no-install-recommends \
-  prosody lua-unbound glewlwyd sqlite3 openssl jq curl go-sendxmpp ca-certificates postgresql chromium \
+  prosody lua-unbound glewlwyd sqlite3 openssl jq curl go-sendxmpp ca-certificates postgresql chromium haproxy \
   docker-compose systemd >/dev/null
 # A half-configured glewlwyd from an earlier run without the preseed recovers here.
 $sudo dpkg --configure -a
