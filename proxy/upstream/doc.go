@@ -43,11 +43,11 @@
 //
 // The admin session is one long-lived, resource-bound stream as AdminJID (an
 // admin: Prosody's admins with mod_admin_adhoc, ejabberd's configure rule with
-// mod_configure), shared by all
-// logins; IQs are matched by id, each request has a timeout, a request that times
-// out takes the stream down, and the stream is redialled on next need (with
-// backoff in the background after Start). Problems of the admin set-up (wrong
-// password, not an admin, command missing) are ErrUnavailable, never ErrRejected:
+// mod_configure), shared by all logins; IQs are matched by id, each request has
+// a timeout, a request that times out takes the stream down, and the stream is
+// redialled on next need (with backoff in the background after Start). Problems
+// of the admin set-up (wrong password, not an admin, command missing) are
+// ErrUnavailable, never ErrRejected:
 // they are the operator's to fix, not the user's.
 //
 // passthrough: the user's own username and typed password go upstream (SCRAM or
