@@ -46,6 +46,12 @@ func ejabberdLibs() (string, error) {
 // directory and registers the admin account. Close stops it and removes
 // the directory.
 func StartEjabberd(ctx context.Context, logf func(string, ...any)) (*Ejabberd, error) {
+	return startEjabberdIn(ctx, "", logf)
+}
+
+// startEjabberdIn is StartEjabberd with its directory made in parent ("":
+// the system's temporary directory).
+func startEjabberdIn(ctx context.Context, parent string, logf func(string, ...any)) (*Ejabberd, error) {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
@@ -55,7 +61,7 @@ func StartEjabberd(ctx context.Context, logf func(string, ...any)) (*Ejabberd, e
 	}
 	ctx, cancel := context.WithTimeout(ctx, startTimeout)
 	defer cancel()
-	dir, err := os.MkdirTemp("", "testenv-ejabberd-")
+	dir, err := os.MkdirTemp(parent, "testenv-ejabberd-")
 	if err != nil {
 		return nil, err
 	}

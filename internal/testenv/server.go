@@ -39,3 +39,15 @@ const (
 
 // ServerNames are the upstream servers every server-dependent test runs against.
 var ServerNames = []string{ServerProsody, ServerEjabberd}
+
+// Server returns the environment's server called name, or nil if it has
+// none (ejabberd without Options.Ejabberd).
+func (e *Env) Server(name string) Server {
+	switch {
+	case name == ServerProsody && e.Prosody != nil:
+		return e.Prosody
+	case name == ServerEjabberd && e.Ejabberd != nil:
+		return e.Ejabberd
+	}
+	return nil
+}
