@@ -25,6 +25,9 @@ type Ejabberd struct {
 	ConfigPath string
 
 	node     string // Erlang node name, ejabberd_<random>@localhost
+	// config, when set, replaces the generated ejabberd.yml (tests of
+	// documented configs); it gets the listener ports.
+	config func(e *Ejabberd, c2sPort, tlsPort int) string
 	distPort int    // Erlang distribution; ctl commands connect here
 	erlLibs  string // ERL_LIBS: the directory holding ejabberd-<version>/
 	proc     *process
@@ -46,12 +49,12 @@ func ejabberdLibs() (string, error) {
 // directory and registers the admin account. Close stops it and removes
 // the directory.
 func StartEjabberd(ctx context.Context, logf func(string, ...any)) (*Ejabberd, error) {
-	return startEjabberdIn(ctx, "", logf)
+	return startEjabberdIn(ctx, "", logf, nil)
 }
 
 // startEjabberdIn is StartEjabberd with its directory made in parent ("":
-// the system's temporary directory).
-func startEjabberdIn(ctx context.Context, parent string, logf func(string, ...any)) (*Ejabberd, error) {
+// the system's temporary directory), and config (nil: the generated one).
+func startEjabberdIn(ctx context.Context, parent string, logf func(string, ...any), config func(*Ejabberd, int, int) string) (*Ejabberd, error) {
 	if logf == nil {
 		logf = func(string, ...any) {}
 	}
@@ -71,6 +74,7 @@ func startEjabberdIn(ctx context.Context, parent string, logf func(string, ...an
 		os.RemoveAll(dir)
 		return nil, err
 	}
+	e.config = config
 	for attempt := 1; ; attempt++ {
 		ports, err := pickPorts(3)
 		if err != nil {

@@ -94,6 +94,9 @@ func (e *Ejabberd) writeConfig(c2sPort, tlsPort, distPort int) error {
 	e.C2SAddr = "127.0.0.1:" + strconv.Itoa(c2sPort)
 	e.DirectTLSAddr = "127.0.0.1:" + strconv.Itoa(tlsPort)
 	e.distPort = distPort
+	if e.config != nil {
+		return os.WriteFile(e.ConfigPath, []byte(e.config(e, c2sPort, tlsPort)), 0o600)
+	}
 	var buf bytes.Buffer
 	err := ejabberdConfig.Execute(&buf, map[string]any{
 		"Domain": e.Domain, "PEM": e.pemFile(), "C2SPort": c2sPort, "DirectTLSPort": tlsPort, "AdminJID": e.AdminJID,

@@ -45,8 +45,8 @@ func (e *Ejabberd) UserExists(ctx context.Context, user string) (bool, error) {
 	switch {
 	case err == nil:
 		return true, nil
-	case errors.As(err, &exit) && exit.ExitCode() == 1 && ctx.Err() == nil:
-		return false, nil
+	case errors.As(err, &exit) && exit.ExitCode() == 1 && out == "Error: false":
+		return false, nil // anything else (no mod_admin_extra: unknown command) is an error
 	default:
 		return false, fmt.Errorf("ejabberd check_account %s: %w: %s", user, err, out)
 	}

@@ -121,7 +121,7 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 	})
 	if opts.Ejabberd {
 		g.Go(func() error {
-			e, err := startEjabberdIn(gctx, env.Dir, logf)
+			e, err := startEjabberdIn(gctx, env.Dir, logf, nil)
 			env.Ejabberd = e
 			return err
 		})
