@@ -24,10 +24,10 @@ type Ejabberd struct {
 	Dir        string
 	ConfigPath string
 
-	node     string // Erlang node name, ejabberd_<random>@localhost
+	node string // Erlang node name, ejabberd_<random>@localhost
 	// config, when set, replaces the generated ejabberd.yml (tests of
 	// documented configs); it gets the listener ports.
-	config func(e *Ejabberd, c2sPort, tlsPort int) string
+	config   func(e *Ejabberd, c2sPort, tlsPort int) string
 	distPort int    // Erlang distribution; ctl commands connect here
 	erlLibs  string // ERL_LIBS: the directory holding ejabberd-<version>/
 	proc     *process
