@@ -2,10 +2,13 @@ package testenv
 
 import (
 	"errors"
+	"net"
 	"os"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // TestEjabberdAdminLogin: the shared ejabberd serves STARTTLS and direct
@@ -50,7 +53,7 @@ func TestEjabberdRegister(t *testing.T) {
 }
 
 // TestEjabberdCloseLeavesNothing starts a private ejabberd, stops it and
-// checks that its process group and its directory are gone.
+// checks that its process group, its directory and its listeners are gone.
 func TestEjabberdCloseLeavesNothing(t *testing.T) {
 	if _, err := ejabberdLibs(); err != nil && os.Getenv("CI") != "true" {
 		t.Skip(err)
@@ -63,6 +66,14 @@ func TestEjabberdCloseLeavesNothing(t *testing.T) {
 	if err := syscall.Kill(-pid, 0); err != nil {
 		t.Fatalf("process group %d not running before Close: %v", pid, err)
 	}
+	ports := []string{e.C2SAddr, e.DirectTLSAddr, "127.0.0.1:" + strconv.Itoa(e.distPort)}
+	for _, addr := range ports {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			t.Fatalf("%s not listening before Close: %v", addr, err)
+		}
+		c.Close()
+	}
 	if err := e.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -74,5 +85,12 @@ func TestEjabberdCloseLeavesNothing(t *testing.T) {
 	}
 	if _, err := os.Stat(e.Dir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("directory %s not removed: %v", e.Dir, err)
+	}
+	// Its ports, the Erlang distribution's included (no epmd holds it), are free.
+	for _, addr := range ports {
+		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+			c.Close()
+			t.Errorf("%s still accepts connections after Close", addr)
+		}
 	}
 }
