@@ -24,6 +24,8 @@ if [ "$(id -u)" != 0 ]; then
   sudo=sudo
 fi
 export DEBIAN_FRONTEND=noninteractive
+had_ejabberd=0
+dpkg -s ejabberd >/dev/null 2>&1 && had_ejabberd=1
 $sudo apt-get update -qq
 # Without this preseed glewlwyd's postinst tries to configure a database and fails.
 echo 'glewlwyd glewlwyd/config_type select No configuration' | $sudo debconf-set-selections
@@ -32,3 +34,10 @@ $sudo apt-get install -y -qq --no-install-recommends \
   docker-compose systemd >/dev/null
 # A half-configured glewlwyd from an earlier run without the preseed recovers here.
 $sudo dpkg --configure -a
+# Tests and the demo run throwaway ejabberd instances of their own; the packaged
+# service (every interface, 5222/5269/5280/5443, epmd on 4369) is stopped again
+# when this script is what installed it.
+if [ "$had_ejabberd" = 0 ] && [ -d /run/systemd/system ]; then
+  echo "setup: stopping and disabling the packaged ejabberd service (tests start their own)" >&2
+  $sudo systemctl disable --now ejabberd >/dev/null 2>&1 || true
+fi
