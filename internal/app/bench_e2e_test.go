@@ -36,23 +36,24 @@ func loginCases(b *testing.B) []loginCase {
 	alice := env.IdP.Users["alice"]
 	token := idpToken(b, env, "alice")
 	domain := env.Prosody.Domain
-	// A client that keeps TLS sessions (tickets) between logins.
-	resuming := func(s *stack) *tls.Config {
-		c := s.tlsConfig()
-		c.ClientSessionCache = tls.NewLRUClientSessionCache(8)
-		return c
-	}
 	return append([]loginCase{
 		{"direct-prosody/starttls-scram", loginOpts{addr: p.starttls, tls: p.tlsConfig(), domain: domain, mech: "SCRAM-SHA-1", user: direct, scram: sc}},
 		{"direct-prosody/starttls-scram+quickack", loginOpts{addr: p.starttls, tls: p.tlsConfig(), domain: domain, mech: "SCRAM-SHA-1", user: direct, scram: sc, quickAck: true}},
 		{"direct-prosody/direct-tls-scram", loginOpts{addr: p.direct, direct: true, tls: p.tlsConfig(), domain: domain, mech: "SCRAM-SHA-1", user: direct, scram: sc}},
 		{"direct-prosody/starttls-plain", loginOpts{addr: p.starttls, tls: p.tlsConfig(), domain: domain, mech: "PLAIN", user: direct, secret: benchDirectPassword}},
-		{"direct-prosody/direct-tls-scram+quickack+resume", loginOpts{addr: p.direct, direct: true, tls: resuming(p), domain: domain, mech: "SCRAM-SHA-1", user: direct, scram: sc, quickAck: true}},
+		{"direct-prosody/direct-tls-scram+quickack+resume", loginOpts{addr: p.direct, direct: true, tls: resumingTLS(p), domain: domain, mech: "SCRAM-SHA-1", user: direct, scram: sc, quickAck: true}},
 		{"proxy/starttls-plain", loginOpts{addr: s.starttls, tls: s.tlsConfig(), domain: domain, mech: "PLAIN", user: "alice", secret: alice}},
 		{"proxy/starttls-oauthbearer", loginOpts{addr: s.starttls, tls: s.tlsConfig(), domain: domain, mech: "OAUTHBEARER", user: "alice", secret: token}},
 		{"proxy/direct-tls-oauthbearer", loginOpts{addr: s.direct, direct: true, tls: s.tlsConfig(), domain: domain, mech: "OAUTHBEARER", user: "alice", secret: token}},
-		{"proxy/direct-tls-oauthbearer+resume", loginOpts{addr: s.direct, direct: true, tls: resuming(s), domain: domain, mech: "OAUTHBEARER", user: "alice", secret: token}},
+		{"proxy/direct-tls-oauthbearer+resume", loginOpts{addr: s.direct, direct: true, tls: resumingTLS(s), domain: domain, mech: "OAUTHBEARER", user: "alice", secret: token}},
 	}, ejabberdLoginCases(b, env, direct, token)...)
+}
+
+// resumingTLS is a client config that keeps TLS sessions (tickets) between logins.
+func resumingTLS(s *stack) *tls.Config {
+	c := s.tlsConfig()
+	c.ClientSessionCache = tls.NewLRUClientSessionCache(8)
+	return c
 }
 
 // ejabberdLoginCases are the same logins to and through ejabberd.
@@ -66,6 +67,8 @@ func ejabberdLoginCases(b *testing.B, env *testenv.Env, direct, token string) []
 	return []loginCase{
 		{"direct-ejabberd/starttls-scram", loginOpts{addr: p.starttls, tls: p.tlsConfig(), domain: domain, mech: "SCRAM-SHA-1", user: direct, scram: sc}},
 		{"direct-ejabberd/direct-tls-scram", loginOpts{addr: p.direct, direct: true, tls: p.tlsConfig(), domain: domain, mech: "SCRAM-SHA-1", user: direct, scram: sc}},
+		// resumed-% shows whether ejabberd resumes TLS sessions (23.01: never).
+		{"direct-ejabberd/direct-tls-scram+resume", loginOpts{addr: p.direct, direct: true, tls: resumingTLS(p), domain: domain, mech: "SCRAM-SHA-1", user: direct, scram: sc}},
 		{"proxy-ejabberd/starttls-plain", loginOpts{addr: s.starttls, tls: s.tlsConfig(), domain: domain, mech: "PLAIN", user: "alice", secret: env.IdP.Users["alice"]}},
 		{"proxy-ejabberd/starttls-oauthbearer", loginOpts{addr: s.starttls, tls: s.tlsConfig(), domain: domain, mech: "OAUTHBEARER", user: "alice", secret: token}},
 		{"proxy-ejabberd/direct-tls-oauthbearer", loginOpts{addr: s.direct, direct: true, tls: s.tlsConfig(), domain: domain, mech: "OAUTHBEARER", user: "alice", secret: token}},
