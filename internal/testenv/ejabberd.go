@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -94,6 +95,12 @@ func startEjabberdIn(ctx context.Context, parent string, logf func(string, ...an
 		}
 		logf("testenv: ejabberd start failed, retrying with new ports: %v", err)
 		e.proc = nil
+		// A start killed half-way may leave a Mnesia spool the next one trips on.
+		spool := filepath.Join(dir, "spool")
+		if err := errors.Join(os.RemoveAll(spool), os.MkdirAll(spool, 0o700)); err != nil {
+			e.Close()
+			return nil, err
+		}
 	}
 	admin, _, _ := cutJID(e.AdminJID)
 	if err := e.Register(ctx, admin, e.AdminPassword); err != nil {
