@@ -1,7 +1,6 @@
 package testenv
 
 import (
-	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -15,12 +14,7 @@ func TestEjabberdRetriesTakenPort(t *testing.T) {
 	if _, err := ejabberdLibs(); err != nil && os.Getenv("CI") != "true" {
 		t.Skip(err)
 	}
-	taken, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer taken.Close()
-	takenPort := taken.Addr().(*net.TCPAddr).Port
+	takenPort := takenLoopbackPort(t)
 	calls := 0
 	orig := pickPorts
 	pickPorts = func(n int) ([]int, error) {
