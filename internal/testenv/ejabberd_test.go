@@ -94,3 +94,14 @@ func TestEjabberdCloseLeavesNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestEjabberdMissingIsUnavailable: without erl, StartEjabberd reports
+// ErrUnavailable with the install hint, which RequireEjabberd turns into a
+// skip, or a failure on CI.
+func TestEjabberdMissingIsUnavailable(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	_, err := StartEjabberd(t.Context(), nil)
+	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), EjabberdInstallHint) {
+		t.Fatalf("err = %v, want ErrUnavailable with the install hint", err)
+	}
+}
