@@ -5,8 +5,11 @@ PKGS    := ./...
 
 .PHONY: demo test setup lint unit fuzz bench build screenshots
 
+# make demo SERVER=ejabberd puts ejabberd behind the proxy instead of Prosody.
+SERVER  ?= prosody
+
 demo: setup
-	$(GO) run ./cmd/xmpp-oauth-proxy-demo
+	$(GO) run ./cmd/xmpp-oauth-proxy-demo -server $(SERVER)
 
 test: setup lint unit fuzz
 

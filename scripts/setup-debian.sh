@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the demo and the tests run for real: Prosody (the
-# upstream XMPP server), Glewlwyd (the OpenID Connect provider), PostgreSQL (the
+# Installs the Debian packages the demo and the tests run for real: Prosody and
+# ejabberd (the upstream XMPP servers), Glewlwyd (the OpenID Connect provider), PostgreSQL (the
 # credential store's second backend; tests start throwaway clusters), Chromium (the
 # headless browser that signs in on the self-service page) and their tools.
 # Idempotent: does nothing when everything is already there.
 set -euo pipefail
 
 need=()
-for bin in prosody prosodyctl lua5.4 glewlwyd sqlite3 openssl jq curl go-sendxmpp docker-compose systemd-analyze chromium haproxy; do
+for bin in prosody prosodyctl lua5.4 erl glewlwyd sqlite3 openssl jq curl go-sendxmpp docker-compose systemd-analyze chromium haproxy; do
   command -v "$bin" >/dev/null 2>&1 || need+=("$bin")
 done
 dpkg -s lua-unbound >/dev/null 2>&1 || need+=(lua-unbound)
+# ejabberd's Erlang application lives in /usr/lib/<triplet>/ejabberd-<version>.
+compgen -G '/usr/lib/*/ejabberd-*/ebin/ejabberd.app' >/dev/null || need+=(ejabberd)
 # Debian puts initdb and postgres in a versioned directory, not on PATH.
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 [ ${#need[@]} -eq 0 ] && exit 0
@@ -22,11 +24,20 @@ if [ "$(id -u)" != 0 ]; then
   sudo=sudo
 fi
 export DEBIAN_FRONTEND=noninteractive
+had_ejabberd=0
+dpkg -s ejabberd >/dev/null 2>&1 && had_ejabberd=1
 $sudo apt-get update -qq
 # Without this preseed glewlwyd's postinst tries to configure a database and fails.
 echo 'glewlwyd glewlwyd/config_type select No configuration' | $sudo debconf-set-selections
 $sudo apt-get install -y -qq --no-install-recommends \
-  prosody lua-unbound glewlwyd sqlite3 openssl jq curl go-sendxmpp ca-certificates postgresql chromium haproxy \
+  prosody lua-unbound ejabberd glewlwyd sqlite3 openssl jq curl go-sendxmpp ca-certificates postgresql chromium haproxy \
   docker-compose systemd >/dev/null
 # A half-configured glewlwyd from an earlier run without the preseed recovers here.
 $sudo dpkg --configure -a
+# Tests and the demo run throwaway ejabberd instances of their own; the packaged
+# service (every interface, 5222/5269/5280/5443, epmd on 4369) is stopped again
+# when this script is what installed it.
+if [ "$had_ejabberd" = 0 ] && [ -d /run/systemd/system ]; then
+  echo "setup: stopping and disabling the packaged ejabberd service (tests start their own)" >&2
+  $sudo systemctl disable --now ejabberd >/dev/null 2>&1 || true
+fi

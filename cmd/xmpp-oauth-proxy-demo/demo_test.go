@@ -17,11 +17,11 @@ import (
 	"time"
 )
 
-// TestDemoStack runs `make demo`'s program as a user would, sends a message as
-// alice with go-sendxmpp through it, then stops it with Ctrl-C and checks that
-// everything it started is gone.
+// TestDemoStack runs `make demo`'s program as a user would, once per XMPP
+// server (-server), sends a message as alice with go-sendxmpp through it, then
+// stops it with Ctrl-C and checks that everything it started is gone.
 func TestDemoStack(t *testing.T) {
-	for _, bin := range []string{"prosody", "glewlwyd", "go-sendxmpp"} {
+	for _, bin := range []string{"prosody", "glewlwyd", "go-sendxmpp", "erl"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			if os.Getenv("CI") == "true" {
 				t.Fatalf("%s missing: scripts/setup-debian.sh installs it", bin)
@@ -34,10 +34,17 @@ func TestDemoStack(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", demo, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
+	for _, server := range []string{"prosody", "ejabberd"} {
+		t.Run(server, func(t *testing.T) { runDemo(t, demo, server) })
+	}
+}
+
+func runDemo(t *testing.T, demo, server string) {
+	dir := t.TempDir()
 	ports := freePorts(t, 4)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, demo, "-starttls", ports[0], "-direct", ports[1], "-metrics", ports[2], "-portal", ports[3])
+	cmd := exec.CommandContext(ctx, demo, "-server", server, "-starttls", ports[0], "-direct", ports[1], "-metrics", ports[2], "-portal", ports[3])
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -59,6 +66,9 @@ func TestDemoStack(t *testing.T) {
 			sendLine = strings.TrimSpace(sc.Text())
 			break
 		}
+	}
+	if !strings.Contains(strings.ToLower(printed.String()), "xmpp server behind the proxy : "+server) {
+		t.Errorf("demo does not say it fronts %s:\n%s", server, printed.String())
 	}
 	if sendLine == "" {
 		t.Fatalf("demo printed no go-sendxmpp command:\n%s\n%s", printed.String(), stderr.String())

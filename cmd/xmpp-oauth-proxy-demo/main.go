@@ -21,14 +21,19 @@ func main() {
 	direct := flag.String("direct", "127.0.0.1:5223", "proxy Direct TLS listener")
 	metrics := flag.String("metrics", "127.0.0.1:9090", "metrics listener (empty: off)")
 	portal := flag.String("portal", "127.0.0.1:8080", "self-service page listener")
+	server := flag.String("server", testenv.ServerProsody, "XMPP server behind the proxy: prosody or ejabberd")
 	flag.Parse()
-	if err := run(*starttls, *direct, *metrics, *portal); err != nil {
+	if *server != testenv.ServerProsody && *server != testenv.ServerEjabberd {
+		fmt.Fprintf(os.Stderr, "demo: -server %q: want prosody or ejabberd\n", *server)
+		os.Exit(2)
+	}
+	if err := run(*server, *starttls, *direct, *metrics, *portal); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
 }
 
-func run(starttls, direct, metrics, portalAddr string) error {
+func run(server, starttls, direct, metrics, portalAddr string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
@@ -36,13 +41,15 @@ func run(starttls, direct, metrics, portalAddr string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Println("demo: starting Glewlwyd and Prosody in", dir)
-	env, err := testenv.Start(ctx, testenv.Options{Dir: dir})
+	fmt.Println("demo: starting Glewlwyd and", server, "in", dir)
+	// Prosody always starts (Env needs it); ejabberd on top when asked for.
+	env, err := testenv.Start(ctx, testenv.Options{Dir: dir, Ejabberd: server == testenv.ServerEjabberd})
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
 	defer env.Close()
+	srv := env.Server(server)
 
 	portal, err := env.PortalConfig(ctx, portalAddr, dir)
 	if err != nil {
@@ -50,7 +57,7 @@ func run(starttls, direct, metrics, portalAddr string) error {
 	}
 	cfgPath := filepath.Join(dir, "proxy.yaml")
 	extra := "log: {level: info, format: console}\n" + portal.Extra
-	if err := os.WriteFile(cfgPath, []byte(env.ProxyConfig(testenv.ProxyListeners{StartTLS: starttls, Direct: direct, Metrics: metrics}, extra)), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(env.ProxyConfigFor(srv, testenv.ProxyListeners{StartTLS: starttls, Direct: direct, Metrics: metrics}, extra)), 0o600); err != nil {
 		return err
 	}
 	cfg, err := config.Load(cfgPath)
@@ -68,12 +75,18 @@ func run(starttls, direct, metrics, portalAddr string) error {
 	if err := a.Listen(); err != nil { // listening before the how-to is printed
 		return err
 	}
-	printHowTo(env, starttls, direct, cfgPath, portal.PublicURL)
+	printHowTo(env, srv, starttls, direct, cfgPath, portal.PublicURL)
 	return a.Run(ctx)
 }
 
-func printHowTo(env *testenv.Env, starttls, direct, cfgPath, portalURL string) {
-	p, idp := env.Prosody, env.IdP
+// serverLabels describe the demo's upstream server.
+var serverLabels = map[string]string{
+	testenv.ServerProsody:  "Prosody (stock config)",
+	testenv.ServerEjabberd: "ejabberd (stock config minus shaper and fail2ban)",
+}
+
+func printHowTo(env *testenv.Env, srv testenv.Server, starttls, direct, cfgPath, portalURL string) {
+	p, idp := srv.Info(), env.IdP
 	names := make([]string, 0, len(idp.Users))
 	for n := range idp.Users {
 		names = append(names, n)
@@ -82,14 +95,14 @@ func printHowTo(env *testenv.Env, starttls, direct, cfgPath, portalURL string) {
 	fmt.Printf(`
 xmpp-oauth-proxy demo is running (Ctrl-C stops it and cleans up).
 
-  XMPP server behind the proxy : Prosody at %s (stock config)
+  XMPP server behind the proxy : %s at %s
   OpenID Connect provider      : Glewlwyd, discovery %s
   Proxy                        : STARTTLS %s, Direct TLS %s (config %s)
   TLS certificate (self-signed): %s
   Self-service page            : %s (sign in at the IdP, create app passwords)
 
-Demo users (their passwords live in the IdP only; Prosody never sees them):
-`, p.C2SAddr, idp.DiscoveryURL, starttls, direct, cfgPath, p.CertFile, portalURL)
+Demo users (their passwords live in the IdP only; the XMPP server never sees them):
+`, serverLabels[p.Name], p.C2SAddr, idp.DiscoveryURL, starttls, direct, cfgPath, p.CertFile, portalURL)
 	for _, n := range names {
 		fmt.Printf("  %s@%s  password %s\n", n, p.Domain, idp.Users[n])
 	}

@@ -17,8 +17,9 @@ func wantFailure(t *testing.T, el element, condition string) {
 	}
 }
 
-func TestPlainLoginThroughProxy(t *testing.T) {
-	s := startStack(t, "")
+func TestPlainLoginThroughProxy(t *testing.T) { onEachServer(t, "", testPlainLoginThroughProxy) }
+
+func testPlainLoginThroughProxy(t *testing.T, s *stack) {
 	for _, direct := range []bool{false, true} {
 		c, features := s.dialRaw(t, direct)
 		if !strings.Contains(features.Inner, ">PLAIN<") || !strings.Contains(features.Inner, ">OAUTHBEARER<") {
@@ -28,8 +29,8 @@ func TestPlainLoginThroughProxy(t *testing.T) {
 		if el.XMLName.Local != "success" {
 			t.Fatalf("direct=%v: want success, got <%s>%s", direct, el.XMLName.Local, el.Inner)
 		}
-		// The restarted stream is the upstream's: Prosody offers bind.
-		f := c.open(s.env.Prosody.Domain)
+		// The restarted stream is the upstream's: it offers bind.
+		f := c.open(s.domain())
 		if !strings.Contains(f.Inner, "urn:ietf:params:xml:ns:xmpp-bind") {
 			t.Fatalf("no bind after restart: %s", f.Inner)
 		}
@@ -39,8 +40,9 @@ func TestPlainLoginThroughProxy(t *testing.T) {
 	}
 }
 
-func TestAuthFailures(t *testing.T) {
-	s := startStack(t, "")
+func TestAuthFailures(t *testing.T) { onEachServer(t, "", testAuthFailures) }
+
+func testAuthFailures(t *testing.T, s *stack) {
 	bobToken := idpToken(t, s.env, "bob")
 
 	t.Run("wrong password", func(t *testing.T) {
@@ -106,7 +108,7 @@ func TestAuthFailures(t *testing.T) {
 			t.Fatal(err)
 		}
 		c := newRaw(t, conn)
-		f := c.open(s.env.Prosody.Domain)
+		f := c.open(s.domain())
 		if strings.Contains(f.Inner, "mechanism") || !strings.Contains(f.Inner, "<required") {
 			t.Fatalf("features before TLS: %s", f.Inner)
 		}

@@ -16,7 +16,7 @@ import (
 
 // The end-to-end benchmarks compare, in one run, a client going straight to the
 // stock Prosody (Nagle on) with the same client going through the proxy in front of
-// it. Figures and their reading are in docs/benchmarks.md. Nothing here asserts
+// it, and the same for ejabberd (cases named direct-ejabberd/ and proxy-ejabberd/). Figures and their reading are in docs/benchmarks.md. Nothing here asserts
 // timing; -bench runs them:
 //
 //	go test -run '^$' -bench . -benchtime 3s ./internal/app
@@ -37,34 +37,56 @@ func loginCases(b *testing.B) []loginCase {
 	alice := env.IdP.Users["alice"]
 	token := idpToken(b, env, "alice")
 	domain := env.Prosody.Domain
-	// A client that keeps TLS sessions (tickets) between logins.
-	resuming := func(s *stack) *tls.Config {
-		c := s.tlsConfig()
-		c.ClientSessionCache = tls.NewLRUClientSessionCache(8)
-		return c
-	}
 	ec := ecdsaBenchStack(b, env)
-	return []loginCase{
+	return append([]loginCase{
 		{"direct-prosody/starttls-scram", loginOpts{addr: p.starttls, tls: p.tlsConfig(), domain: domain, mech: "SCRAM-SHA-1", user: direct, scram: sc}},
 		{"direct-prosody/starttls-scram+quickack", loginOpts{addr: p.starttls, tls: p.tlsConfig(), domain: domain, mech: "SCRAM-SHA-1", user: direct, scram: sc, quickAck: true}},
 		{"direct-prosody/direct-tls-scram", loginOpts{addr: p.direct, direct: true, tls: p.tlsConfig(), domain: domain, mech: "SCRAM-SHA-1", user: direct, scram: sc}},
 		{"direct-prosody/starttls-plain", loginOpts{addr: p.starttls, tls: p.tlsConfig(), domain: domain, mech: "PLAIN", user: direct, secret: benchDirectPassword}},
-		{"direct-prosody/direct-tls-scram+quickack+resume", loginOpts{addr: p.direct, direct: true, tls: resuming(p), domain: domain, mech: "SCRAM-SHA-1", user: direct, scram: sc, quickAck: true}},
+		{"direct-prosody/direct-tls-scram+quickack+resume", loginOpts{addr: p.direct, direct: true, tls: resumingTLS(p), domain: domain, mech: "SCRAM-SHA-1", user: direct, scram: sc, quickAck: true}},
 		{"proxy/starttls-plain", loginOpts{addr: s.starttls, tls: s.tlsConfig(), domain: domain, mech: "PLAIN", user: "alice", secret: alice}},
 		{"proxy/starttls-oauthbearer", loginOpts{addr: s.starttls, tls: s.tlsConfig(), domain: domain, mech: "OAUTHBEARER", user: "alice", secret: token}},
 		{"proxy/direct-tls-oauthbearer", loginOpts{addr: s.direct, direct: true, tls: s.tlsConfig(), domain: domain, mech: "OAUTHBEARER", user: "alice", secret: token}},
-		{"proxy/direct-tls-oauthbearer+resume", loginOpts{addr: s.direct, direct: true, tls: resuming(s), domain: domain, mech: "OAUTHBEARER", user: "alice", secret: token}},
+		{"proxy/direct-tls-oauthbearer+resume", loginOpts{addr: s.direct, direct: true, tls: resumingTLS(s), domain: domain, mech: "OAUTHBEARER", user: "alice", secret: token}},
 		{"proxy/direct-tls-oauthbearer+ecdsa", loginOpts{addr: ec.direct, direct: true, tls: ec.tlsConfig(), domain: domain, mech: "OAUTHBEARER", user: "alice", secret: token}},
-		{"proxy/direct-tls-oauthbearer+ecdsa+resume", loginOpts{addr: ec.direct, direct: true, tls: resuming(ec), domain: domain, mech: "OAUTHBEARER", user: "alice", secret: token}},
+		{"proxy/direct-tls-oauthbearer+ecdsa+resume", loginOpts{addr: ec.direct, direct: true, tls: resumingTLS(ec), domain: domain, mech: "OAUTHBEARER", user: "alice", secret: token}},
+	}, ejabberdLoginCases(b, env, direct, token)...)
+}
+
+// resumingTLS is a client config that keeps TLS sessions (tickets) between logins.
+func resumingTLS(s *stack) *tls.Config {
+	c := s.tlsConfig()
+	c.ClientSessionCache = tls.NewLRUClientSessionCache(8)
+	return c
+}
+
+// ejabberdLoginCases are the same logins to and through ejabberd.
+func ejabberdLoginCases(b *testing.B, env *testenv.Env, direct, token string) []loginCase {
+	ej := testenv.RequireEjabberd(b)
+	s := startBenchStackOn(b, env, ej, benchLimits)
+	p := serverStack(b, env, ej)
+	serverUser(b, ej, direct)
+	sc := scramClient(b, direct, benchDirectPassword)
+	domain := ej.Domain
+	return []loginCase{
+		{"direct-ejabberd/starttls-scram", loginOpts{addr: p.starttls, tls: p.tlsConfig(), domain: domain, mech: "SCRAM-SHA-1", user: direct, scram: sc}},
+		{"direct-ejabberd/direct-tls-scram", loginOpts{addr: p.direct, direct: true, tls: p.tlsConfig(), domain: domain, mech: "SCRAM-SHA-1", user: direct, scram: sc}},
+		// resumed-% shows whether ejabberd resumes TLS sessions (23.01: never).
+		{"direct-ejabberd/direct-tls-scram+resume", loginOpts{addr: p.direct, direct: true, tls: resumingTLS(p), domain: domain, mech: "SCRAM-SHA-1", user: direct, scram: sc}},
+		{"proxy-ejabberd/starttls-plain", loginOpts{addr: s.starttls, tls: s.tlsConfig(), domain: domain, mech: "PLAIN", user: "alice", secret: env.IdP.Users["alice"]}},
+		{"proxy-ejabberd/starttls-oauthbearer", loginOpts{addr: s.starttls, tls: s.tlsConfig(), domain: domain, mech: "OAUTHBEARER", user: "alice", secret: token}},
+		{"proxy-ejabberd/direct-tls-oauthbearer", loginOpts{addr: s.direct, direct: true, tls: s.tlsConfig(), domain: domain, mech: "OAUTHBEARER", user: "alice", secret: token}},
 	}
 }
 
 // BenchmarkLogin times full logins (TCP, TLS, SASL, restart, bind) one at a time.
 // Metrics: p50/p90/p99 of the whole login in ms, p50 of each client-side phase, and
-// for the proxy cases the p50 ratio to direct-prosody/starttls-scram of this run.
+// for the proxy cases the p50 ratio to direct-prosody/starttls-scram of this run
+// (proxy-ejabberd: to direct-ejabberd/starttls-scram).
 // TLS handshakes are full ones (no client session cache) except in the +resume cases.
 func BenchmarkLogin(b *testing.B) {
 	var baseline, cured time.Duration // p50 of direct-prosody/starttls-scram, and +quickack
+	var ejBaseline time.Duration      // p50 of direct-ejabberd/starttls-scram
 	for _, lc := range loginCases(b) {
 		b.Run(lc.name, func(b *testing.B) {
 			ctx := context.Background()
@@ -118,22 +140,33 @@ func BenchmarkLogin(b *testing.B) {
 			case strings.HasPrefix(lc.name, "proxy/") && baseline > 0 && cured > 0:
 				b.ReportMetric(float64(p50)/float64(baseline), "p50-x-direct")
 				b.ReportMetric(float64(p50)/float64(cured), "p50-x-direct-quickack")
+			case lc.name == "direct-ejabberd/starttls-scram":
+				ejBaseline = p50
+			case strings.HasPrefix(lc.name, "proxy-ejabberd/") && ejBaseline > 0:
+				b.ReportMetric(float64(p50)/float64(ejBaseline), "p50-x-direct")
 			}
 		})
 	}
 }
 
 // BenchmarkUpstreamPart times the part of a proxy login spent logging in to
-// Prosody (what the proxy's SASL phase waits for): the same upstream.Dialer the
-// proxy builds (STARTTLS, SCRAM-SHA-1, TLS resumption, SCRAM key cache, quick ACKs),
-// up to the upstream's <success/>. Its own key and user, so the proxy's managed
-// passwords are untouched.
+// the upstream server (what the proxy's SASL phase waits for), per server: the
+// same upstream.Dialer the proxy builds (STARTTLS, SCRAM-SHA-1, TLS resumption,
+// SCRAM key cache, quick ACKs), up to the upstream's <success/>. Its own key and
+// user, so the proxy's managed passwords are untouched.
 func BenchmarkUpstreamPart(b *testing.B) {
-	env := benchEnv(b)
+	benchEnv(b)
+	for _, name := range testenv.ServerNames {
+		b.Run(name, func(b *testing.B) { benchUpstreamPart(b, testenv.RequireServer(b, name)) })
+	}
+}
+
+func benchUpstreamPart(b *testing.B, srv testenv.Server) {
+	up := srv.Info()
 	d, err := upstream.New(upstream.Config{
-		Domain: env.Prosody.Domain, Address: env.Prosody.C2SAddr, RootCAs: benchRoots(b, env),
+		Domain: up.Domain, Address: up.C2SAddr, RootCAs: rootsOf(b, srv),
 		SecretKey: []byte("bench-upstream-part-key-0123456789"), CreateAccounts: true,
-		AdminJID: env.Prosody.AdminJID, AdminPassword: env.Prosody.AdminPassword,
+		AdminJID: up.AdminJID, AdminPassword: up.AdminPassword,
 	})
 	if err != nil {
 		b.Fatal(err)
@@ -160,17 +193,30 @@ func BenchmarkUpstreamPart(b *testing.B) {
 // that every receiver's next send carries its ACK. ns/op is the mean one-way time.
 func BenchmarkMessageLatency(b *testing.B) {
 	env := benchEnv(b)
+	for _, name := range testenv.ServerNames {
+		srv := testenv.RequireServer(b, name)
+		direct, proxied := "direct-"+name, "proxy-"+name
+		if name == testenv.ServerProsody {
+			proxied = "proxy" // the name docs/benchmarks.md has used since before ejabberd
+		}
+		benchMessageLatency(b, env, srv, direct, proxied)
+	}
+}
+
+// benchMessageLatency measures straight to srv (side direct), then through a
+// proxy in front of it (side proxied).
+func benchMessageLatency(b *testing.B, env *testenv.Env, srv testenv.Server, direct, proxied string) {
 	ctx := context.Background()
-	p := prosodyStack(b, env)
-	s := startBenchStack(b, env, benchLimits)
-	domain := env.Prosody.Domain
+	p := serverStack(b, env, srv)
+	s := startBenchStackOn(b, env, srv, benchLimits)
+	domain := srv.Info().Domain
 	var baseline time.Duration
-	for _, side := range []string{"direct-prosody", "proxy"} {
+	for _, side := range []string{direct, proxied} {
 		b.Run(side, func(b *testing.B) {
 			var a, bb loginOpts
-			if side == "direct-prosody" {
-				prosodyUser(b, env, "benchmsga")
-				prosodyUser(b, env, "benchmsgb")
+			if side == direct {
+				serverUser(b, srv, "benchmsga")
+				serverUser(b, srv, "benchmsgb")
 				a = loginOpts{addr: p.starttls, tls: p.tlsConfig(), domain: domain, mech: "SCRAM-SHA-1", user: "benchmsga", scram: scramClient(b, "benchmsga", benchDirectPassword)}
 				bb = loginOpts{addr: p.starttls, tls: p.tlsConfig(), domain: domain, mech: "SCRAM-SHA-1", user: "benchmsgb", scram: scramClient(b, "benchmsgb", benchDirectPassword)}
 			} else {
@@ -206,7 +252,7 @@ func BenchmarkMessageLatency(b *testing.B) {
 			lat.report(b, "", "us")
 			b.ReportMetric(lat.stalled(), "stalled-%")
 			p50 := lat.percentile(0.5)
-			if side == "direct-prosody" {
+			if side == direct {
 				baseline = p50
 			} else if baseline > 0 {
 				b.ReportMetric(float64(p50)/float64(baseline), "p50-x-direct")
@@ -247,7 +293,7 @@ func ecdsaBenchStack(b *testing.B, env *testenv.Env) *stack {
 		b.Fatal(err)
 	}
 	extra := benchLimits
-	s := startBenchStackYAML(b, env, strings.Replace(env.ProxyConfig(listenAny, extra), "certificates: [",
+	s := startBenchStackYAML(b, env, env.Prosody, strings.Replace(env.ProxyConfig(listenAny, extra), "certificates: [",
 		fmt.Sprintf("certificates: [{cert_file: %q, key_file: %q}, ", cert, key), 1))
 	pem, err := os.ReadFile(cert)
 	if err != nil {

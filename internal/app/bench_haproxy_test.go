@@ -38,8 +38,8 @@ func BenchmarkVsHAProxy(b *testing.B) {
 	defer hpEC.Close()
 	tlsUp := startBenchStack(b, env, benchLimits)
 	plainYAML := strings.Replace(env.ProxyConfig(listenAny, benchLimits), "tls: starttls", "tls: none", 1)
-	plainUp := startBenchStackYAML(b, env, plainYAML)
-	ecUp := startBenchStackYAML(b, env, strings.Replace(plainYAML, "certificates: [", fmt.Sprintf("certificates: [{cert_file: %q, key_file: %q}, ", ecCert, ecKey), 1))
+	plainUp := startBenchStackYAML(b, env, env.Prosody, plainYAML)
+	ecUp := startBenchStackYAML(b, env, env.Prosody, strings.Replace(plainYAML, "certificates: [", fmt.Sprintf("certificates: [{cert_file: %q, key_file: %q}, ", ecCert, ecKey), 1))
 	ecPEM, err := os.ReadFile(ecCert)
 	if err != nil {
 		b.Fatal(err)

@@ -50,11 +50,17 @@ func benchEnv(b *testing.B) *testenv.Env {
 // of thousands of logins would cost time and memory in the measured process.
 func startBenchStack(b *testing.B, env *testenv.Env, extra string) *stack {
 	b.Helper()
-	return startBenchStackYAML(b, env, env.ProxyConfig(listenAny, extra))
+	return startBenchStackOn(b, env, env.Prosody, extra)
 }
 
-// startBenchStackYAML is startBenchStack with the whole config given.
-func startBenchStackYAML(b *testing.B, env *testenv.Env, yaml string) *stack {
+// startBenchStackOn is startBenchStack in front of srv.
+func startBenchStackOn(b *testing.B, env *testenv.Env, srv testenv.Server, extra string) *stack {
+	b.Helper()
+	return startBenchStackYAML(b, env, srv, env.ProxyConfigFor(srv, listenAny, extra))
+}
+
+// startBenchStackYAML is startBenchStackOn with the whole config given.
+func startBenchStackYAML(b *testing.B, env *testenv.Env, srv testenv.Server, yaml string) *stack {
 	b.Helper()
 	path := filepath.Join(b.TempDir(), "proxy.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
@@ -68,7 +74,7 @@ func startBenchStackYAML(b *testing.B, env *testenv.Env, yaml string) *stack {
 	})
 	a := runBenchApp(b, path, zerolog.New(logs).Level(zerolog.WarnLevel))
 	addrs := a.Addrs()
-	return &stack{env: env, starttls: addrs[0], direct: addrs[1], metrics: a.MetricsAddr(), logs: logs, roots: benchRoots(b, env), app: a}
+	return &stack{env: env, srv: srv, starttls: addrs[0], direct: addrs[1], metrics: a.MetricsAddr(), logs: logs, roots: rootsOf(b, srv), app: a}
 }
 
 // runBenchApp runs the proxy configured by the YAML file at path until tb ends
@@ -107,12 +113,19 @@ func runBenchApp(tb testing.TB, path string, log zerolog.Logger) *app.App {
 
 // prosodyStack points the stack helpers straight at Prosody: same certificate,
 // same domain, no proxy.
-func prosodyStack(b *testing.B, env *testenv.Env) *stack {
-	return &stack{env: env, starttls: env.Prosody.C2SAddr, direct: env.Prosody.DirectTLSAddr, roots: benchRoots(b, env)}
+func prosodyStack(b *testing.B, env *testenv.Env) *stack { return serverStack(b, env, env.Prosody) }
+
+// serverStack points the stack helpers straight at srv.
+func serverStack(b *testing.B, env *testenv.Env, srv testenv.Server) *stack {
+	up := srv.Info()
+	return &stack{env: env, srv: srv, starttls: up.C2SAddr, direct: up.DirectTLSAddr, roots: rootsOf(b, srv)}
 }
 
-func benchRoots(b *testing.B, env *testenv.Env) *x509.CertPool {
-	pem, err := os.ReadFile(env.Prosody.CertFile)
+func benchRoots(b *testing.B, env *testenv.Env) *x509.CertPool { return rootsOf(b, env.Prosody) }
+
+// rootsOf trusts srv's self-signed certificate (the proxy in front of it reuses it).
+func rootsOf(b *testing.B, srv testenv.Server) *x509.CertPool {
+	pem, err := os.ReadFile(srv.Info().CertFile)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -121,32 +134,36 @@ func benchRoots(b *testing.B, env *testenv.Env) *x509.CertPool {
 	return roots
 }
 
-// Prosody-only accounts for the direct baselines: not IdP users, so the proxy's
-// managed passwords never touch them.
+// Server-only accounts for the direct baselines: not IdP users, so the proxy's
+// managed passwords never touch them. Keyed by server name and user.
 var benchAccounts struct {
 	sync.Mutex
-	made map[string]bool
+	made map[[2]string]bool
 }
 
 const benchDirectPassword = "bench-direct-password"
 
 // prosodyUser registers user straight in Prosody once per process.
-func prosodyUser(b *testing.B, env *testenv.Env, user string) {
+func prosodyUser(b *testing.B, env *testenv.Env, user string) { serverUser(b, env.Prosody, user) }
+
+// serverUser registers user straight in srv once per process.
+func serverUser(b *testing.B, srv testenv.Server, user string) {
 	b.Helper()
+	key := [2]string{srv.Info().Name, user}
 	benchAccounts.Lock()
 	defer benchAccounts.Unlock()
-	if benchAccounts.made[user] {
+	if benchAccounts.made[key] {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if err := env.Prosody.Register(ctx, user, benchDirectPassword); err != nil {
+	if err := srv.Register(ctx, user, benchDirectPassword); err != nil {
 		b.Fatal(err)
 	}
 	if benchAccounts.made == nil {
-		benchAccounts.made = map[string]bool{}
+		benchAccounts.made = map[[2]string]bool{}
 	}
-	benchAccounts.made[user] = true
+	benchAccounts.made[key] = true
 }
 
 // scramClient makes a SCRAM-SHA-1 client for user that caches its salted password.

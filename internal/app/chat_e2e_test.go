@@ -125,9 +125,10 @@ func receive(t *testing.T, ch <-chan string, what string, match func(string) boo
 
 // TestAliceAndBobChat: alice logs in with PLAIN through gosrc.io/xmpp over
 // STARTTLS, bob with OAUTHBEARER through mellium over Direct TLS; they exchange
-// messages and presence, all relayed to and from the real Prosody.
-func TestAliceAndBobChat(t *testing.T) {
-	s := startStack(t, "")
+// messages and presence, all relayed to and from the real server.
+func TestAliceAndBobChat(t *testing.T) { onEachServer(t, "", testAliceAndBobChat) }
+
+func testAliceAndBobChat(t *testing.T, s *stack) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	bobToken := idpToken(t, s.env, "bob")
@@ -190,9 +191,12 @@ func TestAliceAndBobChat(t *testing.T) {
 }
 
 // TestRosterPushReachesOtherResource: a roster change made on one of alice's
-// resources is pushed by Prosody to her other resource, through the proxy.
+// resources is pushed by the server to her other resource, through the proxy.
 func TestRosterPushReachesOtherResource(t *testing.T) {
-	s := startStack(t, "")
+	onEachServer(t, "", testRosterPushReachesOtherResource)
+}
+
+func testRosterPushReachesOtherResource(t *testing.T, s *stack) {
 	pw := s.env.IdP.Users["alice"]
 	first, _ := s.melliumSession(t, "alice", "first", pw, sasl.Plain)
 	second, secondIn := s.melliumSession(t, "alice", "second", pw, sasl.Plain)
@@ -207,7 +211,7 @@ func TestRosterPushReachesOtherResource(t *testing.T) {
 	}
 	resp.Close()
 
-	contact := "carol-" + strings.ReplaceAll(time.Now().Format("150405.000"), ".", "") + "@" + s.env.Prosody.Domain
+	contact := "carol-" + strings.ReplaceAll(time.Now().Format("150405.000"), ".", "") + "@" + s.domain()
 	item := xmlstream.Wrap(
 		xmlstream.Wrap(nil, xml.StartElement{Name: xml.Name{Local: "item"}, Attr: []xml.Attr{{Name: xml.Name{Local: "jid"}, Value: contact}}}),
 		xml.StartElement{Name: xml.Name{Space: "jabber:iq:roster", Local: "query"}},

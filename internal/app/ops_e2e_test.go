@@ -52,8 +52,9 @@ func (s *stack) get(t *testing.T, path string) (int, string) {
 }
 
 // TestMetricsMoveWithRealLogins scrapes /metrics around real logins.
-func TestMetricsMoveWithRealLogins(t *testing.T) {
-	s := startStack(t, "")
+func TestMetricsMoveWithRealLogins(t *testing.T) { onEachServer(t, "", testMetricsMoveWithRealLogins) }
+
+func testMetricsMoveWithRealLogins(t *testing.T, s *stack) {
 	if code, _ := s.get(t, "/healthz"); code != 200 {
 		t.Fatalf("/healthz = %d", code)
 	}

@@ -27,19 +27,22 @@ func (s *stack) provisionings() int {
 // TestNewIdPUserGetsUpstreamAccount: a user who exists only in the IdP logs in;
 // the proxy creates the upstream account; the next login needs no provisioning.
 func TestNewIdPUserGetsUpstreamAccount(t *testing.T) {
-	s := startStack(t, "")
+	onEachServer(t, "", testNewIdPUserGetsUpstreamAccount)
+}
+
+func testNewIdPUserGetsUpstreamAccount(t *testing.T, s *stack) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	user := fmt.Sprintf("dave%d", time.Now().UnixNano()%1e9)
 	if err := s.env.IdP.AddUser(ctx, user, "dave-password"); err != nil {
 		t.Fatal(err)
 	}
-	if exists, err := s.env.Prosody.UserExists(ctx, user); err != nil || exists {
+	if exists, err := s.srv.UserExists(ctx, user); err != nil || exists {
 		t.Fatalf("before login: exists=%v err=%v", exists, err)
 	}
 
 	s.loginPlain(t, user, "dave-password")
-	if exists, err := s.env.Prosody.UserExists(ctx, user); err != nil || !exists {
+	if exists, err := s.srv.UserExists(ctx, user); err != nil || !exists {
 		t.Fatalf("after login: exists=%v err=%v", exists, err)
 	}
 	if n := s.provisionings(); n != 1 {
@@ -47,7 +50,7 @@ func TestNewIdPUserGetsUpstreamAccount(t *testing.T) {
 	}
 
 	c := s.loginPlain(t, user, "dave-password")
-	if f := c.open(s.env.Prosody.Domain); !strings.Contains(f.Inner, "xmpp-bind") {
+	if f := c.open(s.domain()); !strings.Contains(f.Inner, "xmpp-bind") {
 		t.Fatalf("second session has no bind: %s", f.Inner)
 	}
 	if n := s.provisionings(); n != 1 {
@@ -56,15 +59,20 @@ func TestNewIdPUserGetsUpstreamAccount(t *testing.T) {
 }
 
 // TestExistingUpstreamPasswordIsReplaced: with the migration switch on, an
-// account that predates SSO (its own password in Prosody) is taken over: the
+// account that predates SSO (its own password upstream) is taken over: the
 // proxy resets it to the managed secret, and the old password stops working.
 func TestExistingUpstreamPasswordIsReplaced(t *testing.T) {
+	testenv.ForEachServer(t, testExistingUpstreamPasswordIsReplaced)
+}
+
+func testExistingUpstreamPasswordIsReplaced(t *testing.T, srv testenv.Server) {
 	env := testenv.Require(t)
-	s := startStackFor(t, env, strings.Replace(env.ProxyConfig(listenAny, ""), "create_accounts: true", "create_accounts: true\n      take_over_existing: true", 1))
+	yaml := strings.Replace(env.ProxyConfigFor(srv, listenAny, ""), "create_accounts: true", "create_accounts: true\n      take_over_existing: true", 1)
+	s := startStackReady(t, env, srv, yaml, true)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	user := fmt.Sprintf("erin%d", time.Now().UnixNano()%1e9)
-	if err := s.env.Prosody.Register(ctx, user, "old-local-password"); err != nil {
+	if err := s.srv.Register(ctx, user, "old-local-password"); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.env.IdP.AddUser(ctx, user, "erin-sso-password"); err != nil {
@@ -81,7 +89,7 @@ func TestExistingUpstreamPasswordIsReplaced(t *testing.T) {
 	if n := s.provisionings(); n != 1 {
 		t.Fatalf("second login provisioned again")
 	}
-	if prosodyAccepts(t, s, user, "old-local-password") {
+	if upstreamAccepts(t, s, user, "old-local-password") {
 		t.Fatal("the old local password still works after the take-over")
 	}
 }
@@ -91,11 +99,14 @@ func TestExistingUpstreamPasswordIsReplaced(t *testing.T) {
 // not-authorized, the account keeps its own password, and the refusal is
 // logged and counted.
 func TestExistingUpstreamAccountIsKept(t *testing.T) {
-	s := startStack(t, "")
+	onEachServer(t, "", testExistingUpstreamAccountIsKept)
+}
+
+func testExistingUpstreamAccountIsKept(t *testing.T, s *stack) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	user := fmt.Sprintf("frank%d", time.Now().UnixNano()%1e9)
-	if err := s.env.Prosody.Register(ctx, user, "frank-local-password"); err != nil {
+	if err := s.srv.Register(ctx, user, "frank-local-password"); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.env.IdP.AddUser(ctx, user, "frank-sso-password"); err != nil {
@@ -103,7 +114,7 @@ func TestExistingUpstreamAccountIsKept(t *testing.T) {
 	}
 	c, _ := s.dialRaw(t, false)
 	wantFailure(t, c.auth("PLAIN", plainPayload("", user, "frank-sso-password")), "not-authorized")
-	if !prosodyAccepts(t, s, user, "frank-local-password") {
+	if !upstreamAccepts(t, s, user, "frank-local-password") {
 		t.Fatal("the account's own password was changed")
 	}
 	if n := s.scrape(t, `xmpp_oauth_proxy_upstream_provisioning_total{action="take-over-refused"`); n != 1 {
@@ -119,7 +130,10 @@ func TestExistingUpstreamAccountIsKept(t *testing.T) {
 // not-authorized; the upstream admin keeps its password, so provisioning
 // still works afterwards.
 func TestIdPAdminCannotBecomeUpstreamAdmin(t *testing.T) {
-	s := startStack(t, "")
+	onEachServer(t, "", testIdPAdminCannotBecomeUpstreamAdmin)
+}
+
+func testIdPAdminCannotBecomeUpstreamAdmin(t *testing.T, s *stack) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := s.env.IdP.LetAdminUseXMPP(ctx); err != nil {
@@ -128,18 +142,18 @@ func TestIdPAdminCannotBecomeUpstreamAdmin(t *testing.T) {
 	if _, err := s.env.IdP.PasswordToken(ctx, s.env.IdP.AdminUser, s.env.IdP.AdminPassword); err != nil {
 		t.Fatalf("the IdP does not vouch for its admin, so the test would prove nothing: %v", err)
 	}
-	adminLocal, _, _ := strings.Cut(s.env.Prosody.AdminJID, "@")
+	adminLocal, _, _ := strings.Cut(s.srv.Info().AdminJID, "@")
 	if adminLocal != s.env.IdP.AdminUser {
 		t.Fatalf("IdP admin %q and upstream admin %q differ: no collision to test", s.env.IdP.AdminUser, adminLocal)
 	}
-	for _, name := range []string{s.env.IdP.AdminUser, s.env.Prosody.AdminJID} {
+	for _, name := range []string{s.env.IdP.AdminUser, s.srv.Info().AdminJID} {
 		c, _ := s.dialRaw(t, false)
 		wantFailure(t, c.auth("PLAIN", plainPayload("", name, s.env.IdP.AdminPassword)), "not-authorized")
 	}
 	if !strings.Contains(s.logs.String(), "reserved") {
 		t.Fatalf("no log line says the name is reserved:\n%s", s.logs.String())
 	}
-	if !prosodyAccepts(t, s, adminLocal, s.env.Prosody.AdminPassword) {
+	if !upstreamAccepts(t, s, adminLocal, s.srv.Info().AdminPassword) {
 		t.Fatal("the upstream admin's password changed")
 	}
 	user := fmt.Sprintf("gina%d", time.Now().UnixNano()%1e9)
@@ -150,10 +164,13 @@ func TestIdPAdminCannotBecomeUpstreamAdmin(t *testing.T) {
 }
 
 // TestFoldedUsernameCannotReachVictim: "straße" is a valid PRECIS username of
-// its own, but Prosody's Nodeprep folds it to "strasse". The IdP user
+// its own, but the server's Nodeprep folds it to "strasse". The IdP user
 // "straße…" must not reach (nor reset the password of) "strasse…".
 func TestFoldedUsernameCannotReachVictim(t *testing.T) {
-	s := startStack(t, "")
+	onEachServer(t, "", testFoldedUsernameCannotReachVictim)
+}
+
+func testFoldedUsernameCannotReachVictim(t *testing.T, s *stack) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	n := time.Now().UnixNano() % 1e9
@@ -181,10 +198,12 @@ func TestFoldedUsernameCannotReachVictim(t *testing.T) {
 	}
 }
 
-// prosodyAccepts logs in straight to Prosody (not through the proxy) with PLAIN.
-func prosodyAccepts(t *testing.T, s *stack, user, password string) bool {
+// upstreamAccepts logs in straight to the upstream server (not through the
+// proxy) with PLAIN.
+func upstreamAccepts(t *testing.T, s *stack, user, password string) bool {
 	t.Helper()
-	direct := &stack{env: s.env, starttls: s.env.Prosody.C2SAddr, direct: s.env.Prosody.DirectTLSAddr, roots: s.roots}
+	up := s.srv.Info()
+	direct := &stack{env: s.env, srv: s.srv, starttls: up.C2SAddr, direct: up.DirectTLSAddr, roots: s.roots}
 	c, _ := direct.dialRaw(t, false)
 	return c.auth("PLAIN", plainPayload("", user, password)).XMLName.Local == "success"
 }

@@ -8,11 +8,14 @@ import (
 // TestStreamResumptionThroughNewConnection: a client enables XEP-0198 resumption,
 // loses its connection, and resumes the same session through a new proxied one.
 func TestStreamResumptionThroughNewConnection(t *testing.T) {
-	s := startStack(t, "")
+	onEachServer(t, "", testStreamResumptionThroughNewConnection)
+}
+
+func testStreamResumptionThroughNewConnection(t *testing.T, s *stack) {
 	pw := s.env.IdP.Users["alice"]
 
 	c := s.loginPlain(t, "alice", pw)
-	if f := c.open(s.env.Prosody.Domain); !strings.Contains(f.Inner, "urn:xmpp:sm:3") {
+	if f := c.open(s.domain()); !strings.Contains(f.Inner, "urn:xmpp:sm:3") {
 		t.Fatalf("upstream offers no stream management: %s", f.Inner)
 	}
 	full := c.bind("phone")
@@ -25,7 +28,7 @@ func TestStreamResumptionThroughNewConnection(t *testing.T) {
 	c.conn.Close() // the phone loses its network: no </stream:stream>
 
 	c2 := s.loginPlain(t, "alice", pw)
-	c2.open(s.env.Prosody.Domain)
+	c2.open(s.domain())
 	c2.send("<resume xmlns='urn:xmpp:sm:3' h='0' previd='" + enabled.attr("id") + "'/>")
 	resumed := c2.next()
 	if resumed.XMLName.Local != "resumed" {

@@ -13,7 +13,7 @@ import (
 )
 
 // TestDebianClientSendsThroughProxy: go-sendxmpp, a stock Debian client, logs in
-// as alice through the proxy with PLAIN and sends bob a message.
+// as alice through the proxy with PLAIN and sends bob a message, on each server.
 func TestDebianClientSendsThroughProxy(t *testing.T) {
 	bin, err := exec.LookPath("go-sendxmpp")
 	if err != nil {
@@ -22,7 +22,10 @@ func TestDebianClientSendsThroughProxy(t *testing.T) {
 		}
 		t.Skip("go-sendxmpp not installed: apt-get install go-sendxmpp")
 	}
-	s := startStack(t, "")
+	onEachServer(t, "", func(t *testing.T, s *stack) { sendxmppToBob(t, bin, s) })
+}
+
+func sendxmppToBob(t *testing.T, bin string, s *stack) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	bob, bobIn := s.melliumSession(t, "bob", "desk", s.env.IdP.Users["bob"], sasl.Plain)

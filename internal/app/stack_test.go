@@ -21,9 +21,11 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-// stack is a running proxy in front of the shared real Prosody and Glewlwyd.
+// stack is a running proxy in front of a shared real upstream server (Prosody
+// unless startStackOn says otherwise) and Glewlwyd.
 type stack struct {
 	env              *testenv.Env
+	srv              testenv.Server
 	starttls, direct string
 	metrics          string
 	logs             *syncBuffer
@@ -40,18 +42,34 @@ func startStack(t testing.TB, extra string) *stack {
 	}, extra))
 }
 
+// startStackOn runs the proxy in front of srv until the test ends.
+func startStackOn(t testing.TB, srv testenv.Server, extra string) *stack {
+	t.Helper()
+	env := testenv.Require(t)
+	return startStackReady(t, env, srv, env.ProxyConfigFor(srv, listenAny, extra), true)
+}
+
+// onEachServer runs f as a subtest per upstream server (Prosody, ejabberd),
+// each with a proxy in front of it (extra appended to its config).
+func onEachServer(t *testing.T, extra string, f func(t *testing.T, s *stack)) {
+	t.Helper()
+	testenv.ForEachServer(t, func(t *testing.T, srv testenv.Server) { f(t, startStackOn(t, srv, extra)) })
+}
+
+// startStackFor runs the proxy with a config that fronts Prosody.
 func startStackFor(t testing.TB, env *testenv.Env, yaml string) *stack {
 	t.Helper()
-	return startStackReady(t, env, yaml, true)
+	return startStackReady(t, env, env.Prosody, yaml, true)
 }
 
 // startStackNoWait starts the proxy without waiting for the IdP.
 func startStackNoWait(t testing.TB, env *testenv.Env, yaml string) *stack {
 	t.Helper()
-	return startStackReady(t, env, yaml, false)
+	return startStackReady(t, env, env.Prosody, yaml, false)
 }
 
-func startStackReady(t testing.TB, env *testenv.Env, yaml string, waitReady bool) *stack {
+// startStackReady runs the proxy with yaml, whose upstream (and certificate) is srv's.
+func startStackReady(t testing.TB, env *testenv.Env, srv testenv.Server, yaml string, waitReady bool) *stack {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "proxy.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
@@ -94,20 +112,28 @@ func startStackReady(t testing.TB, env *testenv.Env, yaml string, waitReady bool
 		}
 	}
 	roots := x509.NewCertPool()
-	pem, err := os.ReadFile(env.Prosody.CertFile)
+	pem, err := os.ReadFile(srv.Info().CertFile)
 	if err != nil {
 		t.Fatal(err)
 	}
 	roots.AppendCertsFromPEM(pem)
 	addrs := a.Addrs()
-	return &stack{env: env, starttls: addrs[0], direct: addrs[1], metrics: a.MetricsAddr(), logs: logs, roots: roots, app: a}
+	return &stack{env: env, srv: srv, starttls: addrs[0], direct: addrs[1], metrics: a.MetricsAddr(), logs: logs, roots: roots, app: a}
 }
 
 func (s *stack) tlsConfig() *tls.Config {
-	return &tls.Config{RootCAs: s.roots, ServerName: s.env.Prosody.Domain, MinVersion: tls.VersionTLS12}
+	return &tls.Config{RootCAs: s.roots, ServerName: s.domain(), MinVersion: tls.VersionTLS12}
 }
 
-func (s *stack) jid(user string) string { return user + "@" + s.env.Prosody.Domain }
+// domain is the XMPP domain, the upstream server's.
+func (s *stack) domain() string {
+	if s.srv == nil { // a stack pointed straight at Prosody (benchmarks)
+		return s.env.Prosody.Domain
+	}
+	return s.srv.Info().Domain
+}
+
+func (s *stack) jid(user string) string { return user + "@" + s.domain() }
 
 // syncBuffer collects log output from many goroutines.
 type syncBuffer struct {

@@ -31,11 +31,14 @@ func (c *xmppClient) iq(id, stanza string) iqReply {
 	return iqReply{}
 }
 
-// TestProsodyAdminAddsUser checks that AdminJID may run XEP-0133 add-user
-// through mod_admin_adhoc, as the proxy's managed mode does.
-func TestProsodyAdminAddsUser(t *testing.T) {
-	env, ctx := Require(t), testCtx(t)
-	p := env.Prosody
+// TestAdminAddsUser checks that AdminJID may run XEP-0133 add-user (Prosody:
+// mod_admin_adhoc; ejabberd: mod_configure), as the proxy's managed mode does.
+func TestAdminAddsUser(t *testing.T) {
+	ForEachServer(t, testAdminAddsUser)
+}
+
+func testAdminAddsUser(t *testing.T, srv Server) {
+	ctx, p := testCtx(t), srv.Info()
 	user := "grace" + randomSecret()[:8]
 	admin, _, _ := strings.Cut(p.AdminJID, "@")
 
@@ -66,7 +69,7 @@ func TestProsodyAdminAddsUser(t *testing.T) {
 	if r.Type != "result" || r.Command == nil || r.Command.Status != "completed" {
 		t.Fatalf("submit add-user: %+v", r)
 	}
-	if ok, err := p.UserExists(ctx, user); err != nil || !ok {
+	if ok, err := srv.UserExists(ctx, user); err != nil || !ok {
 		t.Fatalf("after add-user: exists=%v err=%v", ok, err)
 	}
 	c2, _ := dialXMPP(t, p, true)

@@ -17,7 +17,7 @@ import (
 
 const (
 	crashChildEnv     = "TESTENV_CRASH_CHILD_DIR"
-	crashChildService = "TESTENV_CRASH_CHILD_SERVICE" // "postgres", or empty for Start's Env
+	crashChildService = "TESTENV_CRASH_CHILD_SERVICE" // "postgres", "ejabberd", or empty for Start's Env
 )
 
 // TestCrashChild is the child half of TestCrashedParentLeavesNoProcesses:
@@ -29,14 +29,22 @@ func TestCrashChild(t *testing.T) {
 		t.Skip("helper process for TestCrashedParentLeavesNoProcesses")
 	}
 	var procs []*process
-	if os.Getenv(crashChildService) == "postgres" {
+	switch os.Getenv(crashChildService) {
+	case "postgres":
 		pg, err := StartPostgres(t.Context(), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		fmt.Printf("DIR %s\n", pg.Dir)
 		procs = []*process{pg.proc}
-	} else {
+	case "ejabberd":
+		e, err := StartEjabberd(t.Context(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Printf("DIR %s\n", e.Dir)
+		procs = []*process{e.proc}
+	default:
 		env, err := Start(t.Context(), Options{Dir: dir})
 		if err != nil {
 			t.Fatal(err)
@@ -53,7 +61,8 @@ func TestCrashChild(t *testing.T) {
 
 // TestCrashedParentLeavesNoProcesses checks the parent-death signal: when
 // the process that started the services dies without Close, they die too
-// (PostgreSQL's too, though it runs as another user when we are root).
+// (PostgreSQL's too, though it runs as another user when we are root;
+// ejabberd's beam.smp, which erl execs, keeps the signal).
 func TestCrashedParentLeavesNoProcesses(t *testing.T) {
 	t.Run("prosody+glewlwyd", func(t *testing.T) {
 		if err := checkInstalled(); err != nil && os.Getenv("CI") != "true" {
@@ -66,6 +75,12 @@ func TestCrashedParentLeavesNoProcesses(t *testing.T) {
 			t.Skip(err)
 		}
 		crashChildAndWait(t, "postgres", 1)
+	})
+	t.Run("ejabberd", func(t *testing.T) {
+		if _, err := ejabberdLibs(); err != nil && os.Getenv("CI") != "true" {
+			t.Skip(err)
+		}
+		crashChildAndWait(t, "ejabberd", 1)
 	})
 }
 

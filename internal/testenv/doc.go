@@ -1,5 +1,5 @@
 // Package testenv starts the real services the proxy is tested against: an
-// unchanged Prosody (the upstream XMPP server), a Glewlwyd OpenID Connect
+// unchanged Prosody or ejabberd (the upstream XMPP servers), a Glewlwyd OpenID Connect
 // provider and PostgreSQL (the credential store's shared backend), from
 // their installed Debian binaries, on free loopback ports in temporary
 // directories.
@@ -21,6 +21,14 @@
 // database per test:
 //
 //	dsn := testenv.PostgresDatabase(t)
+//
+// ejabberd (Debian's 23.01, run as erl itself with its own node name,
+// cookie and distribution port, no epmd) is the second upstream server,
+// started lazily and shared the same way. Tests that should hold for both
+// servers run per server:
+//
+//	testenv.ForEachServer(t, func(t *testing.T, srv testenv.Server) { ... })
+//	yaml := env.ProxyConfigFor(srv, listeners, "")
 //
 // Every process is started in its own process group with a parent-death
 // signal, and Close kills the groups, so nothing outlives the caller.

@@ -38,13 +38,17 @@ type Options struct {
 	// ProsodyModules are enabled on top of the defaults (which already
 	// include "smacks" and "carbons").
 	ProsodyModules []string
+	// Ejabberd also starts an ejabberd (Env.Ejabberd), in a directory
+	// under Dir. Tests share one through RequireEjabberd instead.
+	Ejabberd bool
 }
 
-// Env is a running Prosody and Glewlwyd.
+// Env is a running Prosody and Glewlwyd (and ejabberd if asked for).
 type Env struct {
-	Prosody *Prosody
-	IdP     *Glewlwyd
-	Dir     string
+	Prosody  *Prosody
+	Ejabberd *Ejabberd // nil unless Options.Ejabberd
+	IdP      *Glewlwyd
+	Dir      string
 	// SecretKey is the managed-credentials key of proxies that ProxyConfig
 	// describes: random per Env, as a deployment's must be.
 	SecretKey string
@@ -115,6 +119,13 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 		env.IdP = idp
 		return err
 	})
+	if opts.Ejabberd {
+		g.Go(func() error {
+			e, err := startEjabberdIn(gctx, env.Dir, logf, nil)
+			env.Ejabberd = e
+			return err
+		})
+	}
 	if err := g.Wait(); err != nil {
 		env.Close()
 		return nil, err
@@ -224,6 +235,9 @@ func (e *Env) Close() error {
 		var wg sync.WaitGroup
 		for _, p := range e.procs() {
 			wg.Go(p.kill)
+		}
+		if e.Ejabberd != nil {
+			wg.Go(func() { _ = e.Ejabberd.Close() })
 		}
 		wg.Wait()
 		if e.removeDir {

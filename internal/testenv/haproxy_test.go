@@ -22,7 +22,7 @@ func TestHAProxyFrontsProsody(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	viaHAProxy := *env.Prosody
+	viaHAProxy := env.Prosody.ServerInfo
 	viaHAProxy.DirectTLSAddr = h.DirectTLSAddr
 	c, f := dialXMPP(t, &viaHAProxy, true)
 	if f.StartTLS == nil || len(f.Mechanisms) == 0 {

@@ -16,18 +16,11 @@ import (
 
 // Prosody is a running, unchanged Prosody server.
 type Prosody struct {
-	Domain        string // "localhost"
-	C2SAddr       string // 127.0.0.1:port, plain TCP then STARTTLS
-	DirectTLSAddr string // 127.0.0.1:port, XEP-0368 direct TLS
-	// CertFile and KeyFile are the self-signed certificate for Domain (and
-	// 127.0.0.1). The certificate is its own CA, so CertFile also serves as
-	// a root file for clients; tests reuse the pair for the proxy.
-	CertFile, KeyFile string
-	// AdminJID is listed in Prosody's admins, so it may run the XEP-0133
-	// commands of mod_admin_adhoc (add-user, change-user-password).
-	AdminJID, AdminPassword string
-	ConfigPath              string
-	DataDir                 string
+	// ServerInfo's AdminJID is listed in Prosody's admins, so it may run the
+	// XEP-0133 commands of mod_admin_adhoc.
+	ServerInfo
+	ConfigPath string
+	DataDir    string
 
 	proc *process
 }
@@ -67,13 +60,16 @@ VirtualHost "{{.Domain}}"
 // newProsody lays out dir (config, data, certificate) without starting it.
 func newProsody(dir string, cert *selfSigned) (*Prosody, error) {
 	p := &Prosody{
-		Domain:        "localhost",
-		CertFile:      filepath.Join(dir, "certs", "localhost.crt"),
-		KeyFile:       filepath.Join(dir, "certs", "localhost.key"),
-		AdminJID:      "admin@localhost",
-		AdminPassword: randomSecret(),
-		ConfigPath:    filepath.Join(dir, "prosody.cfg.lua"),
-		DataDir:       filepath.Join(dir, "data"),
+		ServerInfo: ServerInfo{
+			Name:          ServerProsody,
+			Domain:        "localhost",
+			CertFile:      filepath.Join(dir, "certs", "localhost.crt"),
+			KeyFile:       filepath.Join(dir, "certs", "localhost.key"),
+			AdminJID:      "admin@localhost",
+			AdminPassword: randomSecret(),
+		},
+		ConfigPath: filepath.Join(dir, "prosody.cfg.lua"),
+		DataDir:    filepath.Join(dir, "data"),
 	}
 	for _, d := range []string{dir, p.DataDir, filepath.Dir(p.CertFile)} {
 		if err := os.MkdirAll(d, 0o755); err != nil {

@@ -68,7 +68,7 @@ func (c *xmppClient) open(domain string) features {
 
 // dialXMPP returns a TLS-protected stream's features, over STARTTLS or
 // direct TLS, trusting only the environment's certificate.
-func dialXMPP(t *testing.T, p *Prosody, directTLS bool) (*xmppClient, features) {
+func dialXMPP(t *testing.T, p *ServerInfo, directTLS bool) (*xmppClient, features) {
 	pem, err := os.ReadFile(p.CertFile)
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +121,7 @@ func TestProsodyAdminLogin(t *testing.T) {
 	user, _, _ := strings.Cut(p.AdminJID, "@")
 	for _, direct := range []bool{false, true} {
 		t.Run(fmt.Sprintf("directTLS=%v", direct), func(t *testing.T) {
-			c, f := dialXMPP(t, p, direct)
+			c, f := dialXMPP(t, &p.ServerInfo, direct)
 			if !slices.Contains(f.Mechanisms, "PLAIN") {
 				t.Fatalf("mechanisms %v lack PLAIN", f.Mechanisms)
 			}
@@ -135,7 +135,7 @@ func TestProsodyAdminLogin(t *testing.T) {
 		})
 	}
 	t.Run("wrong password", func(t *testing.T) {
-		c, _ := dialXMPP(t, p, false)
+		c, _ := dialXMPP(t, &p.ServerInfo, false)
 		if got := c.plainLogin(user, "wrong"+p.AdminPassword); got != "failure" {
 			t.Fatalf("got <%s>, want <failure/>", got)
 		}
@@ -155,7 +155,7 @@ func TestProsodyRegister(t *testing.T) {
 	if ok, err := p.UserExists(ctx, user); err != nil || !ok {
 		t.Fatalf("after Register: exists=%v err=%v", ok, err)
 	}
-	c, _ := dialXMPP(t, p, false)
+	c, _ := dialXMPP(t, &p.ServerInfo, false)
 	if got := c.plainLogin(user, "erin-pw"); got != "success" {
 		t.Fatalf("login as registered user: <%s>", got)
 	}

@@ -12,7 +12,12 @@ type ProxyListeners struct {
 // self-signed certificate. extra is appended at the top level (e.g. "log: {...}"); it
 // must not repeat a key the config already has.
 func (e *Env) ProxyConfig(l ProxyListeners, extra string) string {
-	p, idp := e.Prosody, e.IdP
+	return e.ProxyConfigFor(e.Prosody, l, extra)
+}
+
+// ProxyConfigFor is ProxyConfig in front of srv (Prosody or ejabberd) instead.
+func (e *Env) ProxyConfigFor(srv Server, l ProxyListeners, extra string) string {
+	p, idp := srv.Info(), e.IdP
 	return fmt.Sprintf(`listeners:
   - {address: %q, mode: starttls}
   - {address: %q, mode: direct}

@@ -17,12 +17,7 @@ func TestStartRetriesTakenPorts(t *testing.T) {
 	if err := checkInstalled(); err != nil && os.Getenv("CI") != "true" {
 		t.Skip(err)
 	}
-	taken, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer taken.Close()
-	takenPort := taken.Addr().(*net.TCPAddr).Port
+	takenPort := takenLoopbackPort(t)
 
 	var mu sync.Mutex
 	calls := map[int]int{} // by n: prosody asks for 2 ports, glewlwyd for 1
@@ -57,4 +52,15 @@ func TestStartRetriesTakenPorts(t *testing.T) {
 	if _, err := env.IdP.PasswordToken(ctx, "alice", env.IdP.Users["alice"]); err != nil {
 		t.Errorf("IdP after retry: %v", err)
 	}
+}
+
+// takenLoopbackPort is a loopback port held open until the test ends.
+func takenLoopbackPort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l.Addr().(*net.TCPAddr).Port
 }

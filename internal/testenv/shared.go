@@ -15,9 +15,9 @@ var shared struct {
 	err  error
 }
 
-// Main is for TestMain: it runs the tests, closes the shared environment
-// and PostgreSQL cluster (if a test started them) and exits with the tests'
-// status.
+// Main is for TestMain: it runs the tests, closes the shared environment,
+// PostgreSQL cluster and ejabberd (if a test started them) and exits with
+// the tests' status.
 func Main(m *testing.M) {
 	code := m.Run()
 	if shared.env != nil {
@@ -28,6 +28,11 @@ func Main(m *testing.M) {
 	if sharedPostgres.pg != nil {
 		if err := sharedPostgres.pg.Close(); err != nil {
 			os.Stderr.WriteString("testenv: close postgres: " + err.Error() + "\n")
+		}
+	}
+	if sharedEjabberd.ej != nil {
+		if err := sharedEjabberd.ej.Close(); err != nil {
+			os.Stderr.WriteString("testenv: close ejabberd: " + err.Error() + "\n")
 		}
 	}
 	os.Exit(code)

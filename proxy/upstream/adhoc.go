@@ -33,10 +33,12 @@ type commandResult struct {
 	Form *stanza.Form `xml:"jabber:x:data x"`
 }
 
-// commandError is a command that completed with an error note: the server ran it
-// and said no (Prosody: "User does not exist", "Account already exists").
+// commandError is a command the server ran and said no to: Prosody completes it
+// with an error note ("User does not exist", "Account already exists"), ejabberd
+// answers the submitted form with a stanza error (Condition; see refusal.go).
 type commandError struct {
 	Node, Note string
+	Condition  string // the stanza error condition, "" for an error note
 }
 
 func (e *commandError) Error() string { return "upstream command " + e.Node + " failed: " + e.Note }
@@ -88,6 +90,9 @@ func (a *adminSession) command(ctx context.Context, node string, fields [][2]str
 	r, err = c.request(ctx, domain, string(submit))
 	if err != nil {
 		return fmt.Errorf("%w: %s: %w", ErrUnavailable, node, err)
+	}
+	if ce := submitRefusal(node, r); ce != nil {
+		return ce
 	}
 	res, err = commandReply(node, r)
 	if err != nil {
@@ -148,7 +153,11 @@ func (d *Dialer) setPassword(ctx context.Context, jid, password string) error {
 			}
 			return err // nil, or the admin session failed
 		}
-		// Refused: the account exists (Prosody: "Account already exists").
+		if ce.Condition == condItemNotFound {
+			d.provisioned(nodeAddUser, err)
+			return fmt.Errorf("%w: upstream refused to create the account (%s)", ErrRejected, ce.Note)
+		}
+		// Refused: the account exists (Prosody: "Account already exists"; ejabberd: <conflict/>).
 	}
 	if !d.cfg.TakeOverExisting {
 		d.provisioned("take-over-refused", nil)

@@ -203,6 +203,7 @@ type iqReply struct {
 	Command *commandResult `xml:"http://jabber.org/protocol/commands command"`
 	Error   *struct {
 		Type  string `xml:"type,attr"`
+		Text  string `xml:"urn:ietf:params:xml:ns:xmpp-stanzas text"`
 		Inner []struct {
 			XMLName xml.Name
 		} `xml:",any"`

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/testenv"
 )
 
 // benchVariants are the client behaviours the benchmarks compare: "naive" sends
@@ -21,15 +23,24 @@ var benchVariants = []struct {
 	{"fast+quickack", false, true},
 }
 
+// benchServers runs f per upstream server and TLS mode, in one run.
+func benchServers(b *testing.B, f func(b *testing.B, srv testenv.Server, mode string)) {
+	for _, name := range testenv.ServerNames {
+		for _, mode := range []string{TLSStartTLS, TLSDirect} {
+			b.Run(name+"/"+mode, func(b *testing.B) { f(b, testenv.RequireServer(b, name), mode) })
+		}
+	}
+}
+
 // BenchmarkUpstreamLogin measures one managed login at a time (dial, TLS, SCRAM,
-// up to <success/>) to the real, stock Prosody (Nagle on). The account exists
-// beforehand, so no provisioning is timed. p50-ms, p90-ms and p99-ms are
-// percentiles of the single logins.
+// up to <success/>) to the real, stock Prosody (Nagle on) and ejabberd. The
+// account exists beforehand, so no provisioning is timed. p50-ms, p90-ms and
+// p99-ms are percentiles of the single logins.
 func BenchmarkUpstreamLogin(b *testing.B) {
-	for _, mode := range []string{TLSStartTLS, TLSDirect} {
+	benchServers(b, func(b *testing.B, srv testenv.Server, mode string) {
 		for _, v := range benchVariants {
-			b.Run(mode+"/"+v.name, func(b *testing.B) {
-				d, _ := newDialer(b, prosodyConfig(b, mode))
+			b.Run(v.name, func(b *testing.B) {
+				d, _ := newDialer(b, serverConfig(b, srv, mode))
 				d.naive, d.noQuickAck = v.naive, !v.quickack
 				user := newUser("bench")
 				s, err := d.Login(b.Context(), Credentials{Username: user}) // provisions
@@ -52,17 +63,17 @@ func BenchmarkUpstreamLogin(b *testing.B) {
 				reportPercentiles(b, times)
 			})
 		}
-	}
+	})
 }
 
 // BenchmarkUpstreamLoginParallel is the login burst: eight logins at a time (of
 // eight users), so Prosody's event loop interleaves connections and its writes
 // split, which is where Nagle bites.
 func BenchmarkUpstreamLoginParallel(b *testing.B) {
-	for _, mode := range []string{TLSStartTLS, TLSDirect} {
+	benchServers(b, func(b *testing.B, srv testenv.Server, mode string) {
 		for _, v := range benchVariants {
-			b.Run(mode+"/"+v.name, func(b *testing.B) {
-				d, _ := newDialer(b, prosodyConfig(b, mode))
+			b.Run(v.name, func(b *testing.B) {
+				d, _ := newDialer(b, serverConfig(b, srv, mode))
 				d.naive, d.noQuickAck = v.naive, !v.quickack
 				users := make(chan string, 8)
 				for range 8 {
@@ -98,7 +109,7 @@ func BenchmarkUpstreamLoginParallel(b *testing.B) {
 				reportPercentiles(b, times)
 			})
 		}
-	}
+	})
 }
 
 func reportPercentiles(b *testing.B, times []time.Duration) {

@@ -1,6 +1,7 @@
 // Package upstream logs users in to the unchanged upstream XMPP server (Prosody
-// in tests) on their behalf, up to the upstream's SASL <success/>, and hands the
-// connection over for the proxy to relay.
+// and ejabberd in tests; ejabberd's differences are in ejabberd.md) on their
+// behalf, up to the upstream's SASL <success/>, and hands the connection over
+// for the proxy to relay.
 //
 //	d, err := upstream.New(upstream.Config{
 //		Domain: "example.org", Address: "127.0.0.1:5222",
@@ -30,21 +31,23 @@
 // managed (default): the user's upstream password is a secret the proxy derives,
 // base64url(HMAC-SHA256(SecretKey, "user@domain")), never stored and never
 // logged. When the upstream refuses it, an admin session runs the XEP-0133
-// command change-user-password and, if that fails (Prosody answers "User does not
-// exist") and CreateAccounts is set, add-user; then the login is tried once more
-// on a fresh connection. This REPLACES the user's previous upstream password: after
-// the first login through the proxy, the old password no longer works on the
-// upstream directly. That is the point (the server migrates to single sign-on and
-// the proxy becomes the only way in), and it is irreversible without resetting
+// command add-user (if CreateAccounts is set); if the account exists (Prosody:
+// an error note, ejabberd: <conflict/>) and TakeOverExisting is set,
+// change-user-password; then the login is tried once more on a fresh
+// connection. A take-over REPLACES the user's previous upstream password: after
+// it, the old password no longer works on the upstream directly. That is the
+// point of the migration switch (the server moves to single sign-on and the
+// proxy becomes the only way in), and it is irreversible without resetting
 // passwords by hand. Rotating SecretKey re-provisions each account on its next
 // login. Concurrent logins of one user share one provisioning run.
 //
 // The admin session is one long-lived, resource-bound stream as AdminJID (an
-// admin in Prosody's sense; mod_admin_adhoc must be loaded), shared by all
-// logins; IQs are matched by id, each request has a timeout, a request that times
-// out takes the stream down, and the stream is redialled on next need (with
-// backoff in the background after Start). Problems of the admin set-up (wrong
-// password, not an admin, command missing) are ErrUnavailable, never ErrRejected:
+// admin: Prosody's admins with mod_admin_adhoc, ejabberd's configure rule with
+// mod_configure), shared by all logins; IQs are matched by id, each request has
+// a timeout, a request that times out takes the stream down, and the stream is
+// redialled on next need (with backoff in the background after Start). Problems
+// of the admin set-up (wrong password, not an admin, command missing) are
+// ErrUnavailable, never ErrRejected:
 // they are the operator's to fix, not the user's.
 //
 // passthrough: the user's own username and typed password go upstream (SCRAM or

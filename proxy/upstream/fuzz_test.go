@@ -78,7 +78,7 @@ func FuzzUpstreamResponse(f *testing.F) {
 }
 
 // FuzzAdminReply feeds arbitrary bytes to the admin stream's reply parsing.
-// Seeds: testdata/fuzz/FuzzAdminReply (Prosody-shaped replies).
+// Seeds: testdata/fuzz/FuzzAdminReply (Prosody- and ejabberd-shaped replies).
 func FuzzAdminReply(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		conn := &replayConn{r: bytes.NewReader(data)}
@@ -96,6 +96,9 @@ func FuzzAdminReply(f *testing.F) {
 				return
 			}
 			_ = iq.condition()
+			if ce := submitRefusal("n", &iq); ce != nil && ce.Condition == "" {
+				t.Fatal("refusal without a condition")
+			}
 			if res, err := commandReply("n", &iq); err == nil && res == nil {
 				t.Fatal("nil command without error")
 			} else if err != nil && !errors.Is(err, ErrUnavailable) {

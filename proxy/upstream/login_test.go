@@ -27,10 +27,13 @@ func login(t *testing.T, d *Dialer, c Credentials) (*Session, error) {
 }
 
 func TestManagedCreatesThenReuses(t *testing.T) {
-	for _, mode := range []string{TLSStartTLS, TLSDirect, TLSNone} {
+	testenv.ForEachServer(t, testManagedCreatesThenReuses)
+}
+
+func testManagedCreatesThenReuses(t *testing.T, srv testenv.Server) {
+	for _, mode := range tlsModes(srv) {
 		t.Run(mode, func(t *testing.T) {
-			env := testenv.Require(t)
-			d, cmds := newDialer(t, prosodyConfig(t, mode))
+			d, cmds := newDialer(t, serverConfig(t, srv, mode))
 			user := newUser("new")
 
 			if _, err := login(t, d, Credentials{Username: user}); err != nil {
@@ -39,7 +42,7 @@ func TestManagedCreatesThenReuses(t *testing.T) {
 			if got, want := cmds.take(), []string{nodeAddUser}; !slices.Equal(got, want) {
 				t.Fatalf("commands = %q, want %q", got, want)
 			}
-			if ok, err := env.Prosody.UserExists(t.Context(), user); err != nil || !ok {
+			if ok, err := srv.UserExists(t.Context(), user); err != nil || !ok {
 				t.Fatalf("account not created upstream: %v %v", ok, err)
 			}
 
@@ -56,12 +59,15 @@ func TestManagedCreatesThenReuses(t *testing.T) {
 // TestManagedResetsForeignPassword: with the migration switch on, an account that
 // predates SSO gets the managed secret; its old password stops working.
 func TestManagedResetsForeignPassword(t *testing.T) {
-	env := testenv.Require(t)
+	testenv.ForEachServer(t, testManagedResetsForeignPassword)
+}
+
+func testManagedResetsForeignPassword(t *testing.T, srv testenv.Server) {
 	user := newUser("migrant")
-	if err := env.Prosody.Register(t.Context(), user, "the-old-password"); err != nil {
+	if err := srv.Register(t.Context(), user, "the-old-password"); err != nil {
 		t.Fatal(err)
 	}
-	cfg := prosodyConfig(t, TLSStartTLS)
+	cfg := serverConfig(t, srv, TLSStartTLS)
 	cfg.TakeOverExisting = true
 	var prov provisionLog
 	cfg.OnProvision = prov.add
@@ -75,7 +81,7 @@ func TestManagedResetsForeignPassword(t *testing.T) {
 	if got, want := prov.take(), []string{"change-user-password/ok"}; !slices.Equal(got, want) {
 		t.Fatalf("provisioning events = %q, want %q", got, want)
 	}
-	if passwordWorks(t, user, "the-old-password") {
+	if passwordWorks(t, srv, user, "the-old-password") {
 		t.Fatal("the old password still works after the take-over")
 	}
 }
@@ -83,12 +89,15 @@ func TestManagedResetsForeignPassword(t *testing.T) {
 // TestManagedRefusesExistingAccount: by default an account the proxy did not
 // create is never taken over: the login is refused and the password stays.
 func TestManagedRefusesExistingAccount(t *testing.T) {
-	env := testenv.Require(t)
+	testenv.ForEachServer(t, testManagedRefusesExistingAccount)
+}
+
+func testManagedRefusesExistingAccount(t *testing.T, srv testenv.Server) {
 	user := newUser("local")
-	if err := env.Prosody.Register(t.Context(), user, "the-local-password"); err != nil {
+	if err := srv.Register(t.Context(), user, "the-local-password"); err != nil {
 		t.Fatal(err)
 	}
-	cfg := prosodyConfig(t, TLSStartTLS)
+	cfg := serverConfig(t, srv, TLSStartTLS)
 	var prov provisionLog
 	cfg.OnProvision = prov.add
 	d, cmds := newDialer(t, cfg)
@@ -101,15 +110,36 @@ func TestManagedRefusesExistingAccount(t *testing.T) {
 	if got, want := prov.take(), []string{"take-over-refused/ok"}; !slices.Equal(got, want) {
 		t.Fatalf("provisioning events = %q, want %q", got, want)
 	}
-	if !passwordWorks(t, user, "the-local-password") {
+	if !passwordWorks(t, srv, user, "the-local-password") {
 		t.Fatal("the account's own password was changed")
 	}
 }
 
-// passwordWorks logs in straight to Prosody with user's own password.
-func passwordWorks(t *testing.T, user, password string) bool {
+// TestManagedTakeOverMissingAccount: with the migration switch on but account
+// creation off, a user without an upstream account is refused (Prosody: error
+// note "User does not exist"; ejabberd: <item-not-found/>), not told to retry.
+func TestManagedTakeOverMissingAccount(t *testing.T) {
+	testenv.ForEachServer(t, func(t *testing.T, srv testenv.Server) {
+		cfg := serverConfig(t, srv, TLSStartTLS)
+		cfg.CreateAccounts, cfg.TakeOverExisting = false, true
+		d, cmds := newDialer(t, cfg)
+		user := newUser("absent")
+		if _, err := login(t, d, Credentials{Username: user}); !errors.Is(err, ErrRejected) || errors.Is(err, ErrUnavailable) {
+			t.Fatalf("err = %v, want ErrRejected only", err)
+		}
+		if got, want := cmds.take(), []string{nodeChangePassword}; !slices.Equal(got, want) {
+			t.Fatalf("commands = %q, want %q", got, want)
+		}
+		if ok, err := srv.UserExists(t.Context(), user); err != nil || ok {
+			t.Fatalf("account exists=%v (err %v) after a refused take-over", ok, err)
+		}
+	})
+}
+
+// passwordWorks logs in straight to srv with user's own password.
+func passwordWorks(t *testing.T, srv testenv.Server, user, password string) bool {
 	t.Helper()
-	cfg := prosodyConfig(t, TLSStartTLS)
+	cfg := serverConfig(t, srv, TLSStartTLS)
 	cfg.Credentials = CredPassthrough
 	cfg.AdminJID, cfg.ReservedUsernames = "", []string{} // this dialer may check the admin's own password
 	p, _ := newDialer(t, cfg)
@@ -121,7 +151,11 @@ func passwordWorks(t *testing.T, user, password string) bool {
 }
 
 func TestManagedWithoutCreateRejects(t *testing.T) {
-	cfg := prosodyConfig(t, TLSStartTLS)
+	testenv.ForEachServer(t, testManagedWithoutCreateRejects)
+}
+
+func testManagedWithoutCreateRejects(t *testing.T, srv testenv.Server) {
+	cfg := serverConfig(t, srv, TLSStartTLS)
 	cfg.CreateAccounts = false
 	d, cmds := newDialer(t, cfg)
 	_, err := login(t, d, Credentials{Username: newUser("stranger")})
@@ -134,21 +168,24 @@ func TestManagedWithoutCreateRejects(t *testing.T) {
 }
 
 // TestReservedAndFoldedNamesRefused: the admin's localpart, a reserved name, and
-// a name Prosody would fold onto another account are refused before any
-// upstream contact; the admin account keeps working.
+// a name the server's Nodeprep would fold onto another account are refused
+// before any upstream contact; the admin account keeps working.
 func TestReservedAndFoldedNamesRefused(t *testing.T) {
-	env := testenv.Require(t)
+	testenv.ForEachServer(t, testReservedAndFoldedNamesRefused)
+}
+
+func testReservedAndFoldedNamesRefused(t *testing.T, srv testenv.Server) {
 	victim := newUser("strasse")
-	if err := env.Prosody.Register(t.Context(), victim, "victim-password"); err != nil {
+	if err := srv.Register(t.Context(), victim, "victim-password"); err != nil {
 		t.Fatal(err)
 	}
-	cfg := prosodyConfig(t, TLSStartTLS)
+	cfg := serverConfig(t, srv, TLSStartTLS)
 	cfg.TakeOverExisting = true // even with the migration switch on
 	cfg.ReservedUsernames = []string{"Support"}
 	logs := &syncBuffer{}
 	cfg.Logger = zerolog.New(logs)
 	d, cmds := newDialer(t, cfg)
-	adminLocal, _, _ := splitJID(env.Prosody.AdminJID)
+	adminLocal, _, _ := splitJID(srv.Info().AdminJID)
 	folded := strings.Replace(victim, "ss", "ß", 1)
 	for _, user := range []string{adminLocal, "support", folded} {
 		if _, err := login(t, d, Credentials{Username: user}); !errors.Is(err, ErrRejected) {
@@ -163,10 +200,10 @@ func TestReservedAndFoldedNamesRefused(t *testing.T) {
 			t.Errorf("no log line says %q:\n%s", why, logs.String())
 		}
 	}
-	if !passwordWorks(t, victim, "victim-password") {
+	if !passwordWorks(t, srv, victim, "victim-password") {
 		t.Fatal("the victim's password changed")
 	}
-	if !passwordWorks(t, adminLocal, env.Prosody.AdminPassword) {
+	if !passwordWorks(t, srv, adminLocal, srv.Info().AdminPassword) {
 		t.Fatal("the admin's password changed")
 	}
 }
@@ -241,13 +278,16 @@ func TestManagedAdminSessionRecovers(t *testing.T) {
 }
 
 func TestManagedAdminNotPrivileged(t *testing.T) {
-	env := testenv.Require(t)
+	testenv.ForEachServer(t, testManagedAdminNotPrivileged)
+}
+
+func testManagedAdminNotPrivileged(t *testing.T, srv testenv.Server) {
 	impostor := newUser("notadmin")
-	if err := env.Prosody.Register(t.Context(), impostor, "impostor-pw"); err != nil {
+	if err := srv.Register(t.Context(), impostor, "impostor-pw"); err != nil {
 		t.Fatal(err)
 	}
-	cfg := prosodyConfig(t, TLSStartTLS)
-	cfg.AdminJID, cfg.AdminPassword = impostor+"@"+env.Prosody.Domain, "impostor-pw"
+	cfg := serverConfig(t, srv, TLSStartTLS)
+	cfg.AdminJID, cfg.AdminPassword = impostor+"@"+srv.Info().Domain, "impostor-pw"
 	d, _ := newDialer(t, cfg)
 	_, err := login(t, d, Credentials{Username: newUser("victim")})
 	// A broken admin set-up is the operator's problem: temporary failure, not "wrong password".
@@ -288,14 +328,17 @@ func TestManagedStartConnectsAdmin(t *testing.T) {
 }
 
 func TestPassthrough(t *testing.T) {
-	env := testenv.Require(t)
+	testenv.ForEachServer(t, testPassthrough)
+}
+
+func testPassthrough(t *testing.T, srv testenv.Server) {
 	user := newUser("pt")
-	if err := env.Prosody.Register(t.Context(), user, "correct horse"); err != nil {
+	if err := srv.Register(t.Context(), user, "correct horse"); err != nil {
 		t.Fatal(err)
 	}
 	for _, mode := range []string{TLSStartTLS, TLSDirect} {
 		t.Run(mode, func(t *testing.T) {
-			cfg := prosodyConfig(t, mode)
+			cfg := serverConfig(t, srv, mode)
 			cfg.Credentials = CredPassthrough
 			d, cmds := newDialer(t, cfg)
 			if _, err := login(t, d, Credentials{Username: user, Password: "correct horse"}); err != nil {
@@ -331,12 +374,14 @@ func TestUpstreamDown(t *testing.T) {
 }
 
 func TestProbe(t *testing.T) {
-	for _, mode := range []string{TLSStartTLS, TLSDirect, TLSNone} {
-		d, _ := newDialer(t, prosodyConfig(t, mode))
-		if err := d.Probe(t.Context()); err != nil {
-			t.Fatalf("%s: %v", mode, err)
+	testenv.ForEachServer(t, func(t *testing.T, srv testenv.Server) {
+		for _, mode := range tlsModes(srv) {
+			d, _ := newDialer(t, serverConfig(t, srv, mode))
+			if err := d.Probe(t.Context()); err != nil {
+				t.Fatalf("%s: %v", mode, err)
+			}
 		}
-	}
+	})
 }
 
 func TestTLSVerified(t *testing.T) {

@@ -22,8 +22,13 @@ var testKey = []byte("0123456789abcdef0123456789abcdef")
 // prosodyConfig is a Config for the shared real Prosody; mode picks the port.
 func prosodyConfig(t testing.TB, mode string) Config {
 	t.Helper()
-	env := testenv.Require(t)
-	p := env.Prosody
+	return serverConfig(t, testenv.Require(t).Prosody, mode)
+}
+
+// serverConfig is a Config for a shared real server (Prosody or ejabberd).
+func serverConfig(t testing.TB, srv testenv.Server, mode string) Config {
+	t.Helper()
+	p := srv.Info()
 	pem, err := os.ReadFile(p.CertFile)
 	if err != nil {
 		t.Fatal(err)
@@ -46,6 +51,15 @@ func prosodyConfig(t testing.TB, mode string) Config {
 		AdminPassword:  p.AdminPassword,
 		CreateAccounts: true,
 	}
+}
+
+// tlsModes are the upstream TLS modes srv serves: the test ejabberd, like a
+// stock one, requires STARTTLS, so plain TCP is Prosody's only.
+func tlsModes(srv testenv.Server) []string {
+	if srv.Info().Name == testenv.ServerEjabberd {
+		return []string{TLSStartTLS, TLSDirect}
+	}
+	return []string{TLSStartTLS, TLSDirect, TLSNone}
 }
 
 // newDialer builds a Dialer that counts the admin commands it runs.
