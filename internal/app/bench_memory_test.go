@@ -234,7 +234,11 @@ func TestHelperBenchProxyProcess(t *testing.T) {
 	if os.Getenv("APP_BENCH_HEAPPROFILE") != "" {
 		runtime.MemProfileRate = 1 // every allocation, for an exact split; profiling buckets live off the heap
 	}
-	a := runBenchApp(t, path, zerolog.New(os.Stderr).Level(zerolog.ErrorLevel))
+	level := zerolog.ErrorLevel
+	if l, err := zerolog.ParseLevel(os.Getenv("APP_BENCH_CHILD_LOG")); err == nil && l != zerolog.NoLevel {
+		level = l // e.g. info, to see refusals while a benchmark runs
+	}
+	a := runBenchApp(t, path, zerolog.New(os.Stderr).Level(level))
 	addrs := a.Addrs()
 	fmt.Printf("ADDR %s %s\n", addrs[0], addrs[1])
 	in := bufio.NewScanner(os.Stdin)
