@@ -61,6 +61,7 @@ type conn struct {
 	elements   int
 	failures   int
 	mech       string // mechanism of the last <auth/>, for logs
+	sasl2      bool   // the last SASL element was SASL2's (XEP-0388)
 
 	remoteIP netip.Addr
 	client   netip.Prefix // remoteIP as per-client limits see it
@@ -134,7 +135,7 @@ func (c *conn) preAuth() (*loginResult, error) {
 	if err := c.openStream(); err != nil {
 		return nil, err
 	}
-	if err := c.write(featuresSASL(c.domain.SASL.Mechanisms())); err != nil {
+	if err := c.write(c.featuresAuth()); err != nil {
 		return nil, err
 	}
 	return c.authenticate()
