@@ -68,6 +68,9 @@ func (c *conn) bindUpstream(res *loginResult, req *sasl2Request) (*loginResult, 
 		authzid = rs.JID
 		inline = append(inline, []byte("<bound xmlns='"+nsBind2+"'/>"))
 	}
+	if tok := c.fastAfterLogin(res, req); tok != nil {
+		inline = append(inline, tok)
+	}
 	res.clientPrefix = sasl2Success(res.successData, authzid, inline, rs.Features)
 	return res, nil, nil
 }

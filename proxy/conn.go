@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/saslauth"
 )
 
 const (
@@ -60,8 +62,9 @@ type conn struct {
 	sni        string // Direct TLS server name, the domain when 'to' is missing
 	elements   int
 	failures   int
-	mech       string // mechanism of the last <auth/>, for logs
-	sasl2      bool   // the last SASL element was SASL2's (XEP-0388)
+	mech       string              // mechanism of the last <auth/>, for logs
+	sasl2      bool                // the last SASL element was SASL2's (XEP-0388)
+	fastIn     *saslauth.FASTInput // the current exchange is a FAST token login
 
 	remoteIP netip.Addr
 	client   netip.Prefix // remoteIP as per-client limits see it

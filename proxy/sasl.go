@@ -41,6 +41,7 @@ func (c *conn) authenticate() (*loginResult, error) {
 		}
 		var f *saslauth.Failure
 		c.sasl2 = el.name.Space == nsSASL2
+		c.fastIn = nil
 		switch {
 		case el.name == xml.Name{Space: nsSASL, Local: "auth"}, el.name == xml.Name{Space: nsSASL2, Local: "authenticate"}:
 			var res *loginResult
@@ -92,17 +93,14 @@ func (c *conn) attempt(el *element) (*loginResult, *saslauth.Failure, error) {
 // decoding it). It returns the result, or the failure to report, or an error that
 // ends the connection.
 func (c *conn) exchange(mech string, resp []byte, initialErr error) (*loginResult, *saslauth.Failure, error) {
-	sess, err := c.domain.SASL.Start(mech)
+	sess, err := c.startSASL(mech)
 	if err != nil {
 		return nil, asFailure(err), nil
 	}
 	if initialErr != nil {
 		return nil, &saslauth.Failure{Condition: saslauth.MalformedRequest, Cause: initialErr}, nil
 	}
-	actx := c.ctx
-	if c.remoteIP.IsValid() {
-		actx = saslauth.WithClientAddr(c.ctx, c.remoteIP.String())
-	}
+	actx := c.authContext()
 	for step := 0; ; step++ {
 		challenge, done, err := sess.Next(actx, resp)
 		if err != nil {

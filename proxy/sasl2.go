@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"errors"
 
@@ -21,7 +22,9 @@ func (c *conn) featuresAuth() []byte {
 	b.WriteString("</mechanisms><authentication xmlns='" + nsSASL2 + "'>")
 	writeMechanisms(&b, mechs)
 	// Bind2 declares its namespace as the default: go-xmpp finds it no other way.
-	b.WriteString("<inline><bind xmlns='" + nsBind2 + "'/></inline></authentication></stream:features>")
+	b.WriteString("<inline><bind xmlns='" + nsBind2 + "'/>")
+	b.Write(c.fastFeature())
+	b.WriteString("</inline></authentication></stream:features>")
 	return b.Bytes()
 }
 
@@ -45,6 +48,11 @@ func (c *conn) attempt2(el *element) (*loginResult, *saslauth.Failure, error) {
 		}
 		return nil, &saslauth.Failure{Condition: cond, Cause: err}, nil
 	}
+	if req.fast {
+		if f := c.prepareFAST(req); f != nil {
+			return nil, f, nil
+		}
+	}
 	res, f, err := c.exchange(req.mechanism, req.initial, nil)
 	if f != nil || err != nil {
 		return nil, f, err
@@ -54,6 +62,26 @@ func (c *conn) attempt2(el *element) (*loginResult, *saslauth.Failure, error) {
 		return nil, f, err
 	}
 	return c.bindUpstream(res, req)
+}
+
+// startSASL starts mech, an HT one when this is a FAST login.
+func (c *conn) startSASL(mech string) (saslauth.Session, error) {
+	if c.fastIn != nil {
+		return c.domain.SASL.StartFAST(mech)
+	}
+	return c.domain.SASL.Start(mech)
+}
+
+// authContext is what the SASL session and its authenticator see.
+func (c *conn) authContext() context.Context {
+	ctx := c.ctx
+	if c.remoteIP.IsValid() {
+		ctx = saslauth.WithClientAddr(ctx, c.remoteIP.String())
+	}
+	if c.fastIn != nil {
+		ctx = saslauth.WithFASTInput(ctx, *c.fastIn)
+	}
+	return ctx
 }
 
 func (c *conn) challengeXML(data []byte) []byte {

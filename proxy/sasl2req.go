@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"errors"
+	"strconv"
 	"unicode/utf8"
 )
 
@@ -35,6 +36,7 @@ type sasl2Request struct {
 	requestToken string // mechanism of <request-token/>, "" if none
 	fast         bool   // <fast/> present: the mechanism is a FAST one
 	invalidate   bool   // <fast invalidate='true'/>
+	count        int64  // <fast count/>, -1 when absent
 }
 
 // userAgent is XEP-0388's <user-agent/>: all optional, all the client's words.
@@ -55,7 +57,7 @@ func parseAuthenticate(el *element) (*sasl2Request, error) {
 	if mech == "" {
 		return nil, errSASL2NoMech
 	}
-	r := &sasl2Request{mechanism: mech}
+	r := &sasl2Request{mechanism: mech, count: -1}
 	seen := map[string]bool{}
 	for _, ch := range el.children {
 		key := ch.name.Space + " " + ch.name.Local
@@ -100,6 +102,13 @@ func parseAuthenticate(el *element) (*sasl2Request, error) {
 			r.fast = true
 			v, _ := ch.attrValue("invalidate")
 			r.invalidate = v == "true" || v == "1"
+			if v, ok := ch.attrValue("count"); ok {
+				n, err := strconv.ParseUint(v, 10, 63)
+				if err != nil {
+					return nil, errSASL2Malformed
+				}
+				r.count = int64(n)
+			}
 		}
 	}
 	return r, nil

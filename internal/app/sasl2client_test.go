@@ -14,6 +14,10 @@ type sasl2Success struct {
 	AuthzID string    `xml:"authorization-identifier"`
 	Bound   *struct{} `xml:"urn:xmpp:bind:0 bound"`
 	Data    string    `xml:"additional-data"`
+	Token   *struct {
+		Token  string `xml:"token,attr"`
+		Expiry string `xml:"expiry,attr"`
+	} `xml:"urn:xmpp:fast:0 token"`
 }
 
 // authenticate2 sends a SASL2 <authenticate/> with an initial response and

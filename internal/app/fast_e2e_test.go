@@ -1,0 +1,116 @@
+package app_test
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/base64"
+	"strings"
+	"testing"
+)
+
+// htProof is an HT-SHA-256-* initial response: user NUL HMAC(token, "Initiator" || cb).
+func htProof(user, token string, cb []byte) []byte {
+	return append([]byte(user+"\x00"), htMAC(token, "Initiator", cb)...)
+}
+
+func htMAC(token, label string, cb []byte) []byte {
+	m := hmac.New(sha256.New, []byte(token))
+	m.Write([]byte(label))
+	m.Write(cb)
+	return m.Sum(nil)
+}
+
+const (
+	fastUA  = "<user-agent id='7d0e5a1c-2b9f-4c3e-8a61-d2f0b7c9e410'><software>raw FAST</software><device>ci</device></user-agent>"
+	fastUA2 = "<user-agent id='1c9b7e22-0d4f-4f7a-b0a5-6e3d2c1b0a99'><software>raw FAST</software><device>tablet</device></user-agent>"
+)
+
+// fastToken logs alice in with an app password over SASL2 and asks for a
+// FAST token for mech; it returns the token.
+func (s *stack) fastToken(t *testing.T, password, mech, ua string) string {
+	t.Helper()
+	c, f := s.dialRaw(t, true)
+	if !strings.Contains(f.Inner, "urn:xmpp:fast:0") || !strings.Contains(f.Inner, mech) {
+		t.Fatalf("FAST %s not offered: %s", mech, f.Inner)
+	}
+	ok := wantSASL2Success(t, c.authenticate2("PLAIN", plainPayload("", "alice", password),
+		ua+"<bind xmlns='urn:xmpp:bind:0'><tag>fast</tag></bind><request-token xmlns='urn:xmpp:fast:0' mechanism='"+mech+"'/>"))
+	if ok.Token == nil || ok.Token.Token == "" || ok.Token.Expiry == "" {
+		t.Fatalf("no FAST token in success (authzid %s)", ok.AuthzID)
+	}
+	c.send("</stream:stream>")
+	c.conn.Close()
+	return ok.Token.Token
+}
+
+// TestFASTRawClient: after an app-password login that asked for one, a FAST
+// token logs alice in over SASL2 with HT-SHA-256-NONE and, bound to the TLS
+// channel, HT-SHA-256-EXPR, each with Bind2 and the responder proof, without
+// a single request to the IdP; a counter that does not grow is refused as a
+// failed login; the token never shows in the logs; revoking it at the store
+// ends the live session and refuses the next login.
+func TestFASTRawClient(t *testing.T) {
+	s := startStack(t, storeConfig(t, "15m"))
+	_, pw := s.newAppPassword(t, "alice", s.env.IdP.Users["alice"], "laptop")
+	token := s.fastToken(t, pw, "HT-SHA-256-NONE", fastUA)
+	idp := s.tokenRequests(t)
+
+	c, _ := s.dialRaw(t, true)
+	ok := wantSASL2Success(t, c.authenticate2("HT-SHA-256-NONE", htProof("alice", token, nil),
+		fastUA+"<bind xmlns='urn:xmpp:bind:0'><tag>fast</tag></bind><fast xmlns='urn:xmpp:fast:0' count='1'/>"))
+	if ok.Bound == nil || ok.Data != base64.StdEncoding.EncodeToString(htMAC(token, "Responder", nil)) {
+		t.Fatalf("FAST success: bound %v, additional data %q", ok.Bound != nil, ok.Data)
+	}
+	c.next() // features
+	c.ping(t, "ping1")
+
+	replay, _ := s.dialRaw(t, true)
+	wantSASL2Failure(t, replay.authenticate2("HT-SHA-256-NONE", htProof("alice", token, nil),
+		fastUA+"<fast xmlns='urn:xmpp:fast:0' count='1'/>"), "not-authorized")
+	replay.conn.Close()
+
+	exprToken := s.fastToken(t, pw, "HT-SHA-256-EXPR", fastUA2)
+	e, _ := s.dialRaw(t, true)
+	st := e.conn.(*tls.Conn).ConnectionState()
+	cb, err := st.ExportKeyingMaterial("EXPORTER-Channel-Binding", nil, 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantSASL2Failure(t, e.authenticate2("HT-SHA-256-EXPR", htProof("alice", exprToken, nil),
+		fastUA2+"<fast xmlns='urn:xmpp:fast:0'/>"), "not-authorized") // proof without the binding
+	wantSASL2Success(t, e.authenticate2("HT-SHA-256-EXPR", htProof("alice", exprToken, cb),
+		fastUA2+"<fast xmlns='urn:xmpp:fast:0'/>"))
+	e.next() // features
+
+	if got := s.tokenRequests(t); got != idp {
+		t.Errorf("IdP token requests went from %v to %v during FAST logins, want none", idp, got)
+	}
+	for _, secret := range []string{token, exprToken, pw} {
+		if strings.Contains(s.logs.String(), secret) {
+			t.Fatal("a FAST token or app password is in the proxy's log")
+		}
+	}
+
+	toks, err := s.app.CredentialStore().ListFAST(t.Context(), s.jid("alice"))
+	if err != nil || len(toks) != 2 || toks[1].Label != "raw FAST ci" || toks[0].Label != "raw FAST tablet" {
+		t.Fatalf("ListFAST = %+v, %v; want the two devices", toks, err)
+	}
+	if err := s.app.CredentialStore().Revoke(t.Context(), s.jid("alice"), toks[1].ID); err != nil {
+		t.Fatal(err)
+	}
+	wantStreamError(t, c, "not-authorized", "")
+	e.ping(t, "ping2") // the other device's FAST session goes on
+	again, _ := s.dialRaw(t, true)
+	wantSASL2Failure(t, again.authenticate2("HT-SHA-256-NONE", htProof("alice", token, nil),
+		fastUA+"<fast xmlns='urn:xmpp:fast:0'/>"), "not-authorized")
+}
+
+// ping sends an XEP-0199 ping to the server and wants its answer next.
+func (c *rawClient) ping(t *testing.T, id string) {
+	t.Helper()
+	c.send("<iq type='get' id='" + id + "'><ping xmlns='urn:xmpp:ping'/></iq>")
+	if el := c.next(); el.attr("id") != id || el.attr("type") != "result" {
+		t.Fatalf("ping %s: got <%s %v>", id, el.XMLName.Local, el.Attrs)
+	}
+}
