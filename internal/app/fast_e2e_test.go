@@ -80,7 +80,7 @@ func TestFASTRawClient(t *testing.T) {
 	wantSASL2Failure(t, e.authenticate2("HT-SHA-256-EXPR", htProof("alice", exprToken, nil),
 		fastUA2+"<fast xmlns='urn:xmpp:fast:0'/>"), "not-authorized") // proof without the binding
 	wantSASL2Success(t, e.authenticate2("HT-SHA-256-EXPR", htProof("alice", exprToken, cb),
-		fastUA2+"<fast xmlns='urn:xmpp:fast:0'/>"))
+		fastUA2+"<bind xmlns='urn:xmpp:bind:0'/><fast xmlns='urn:xmpp:fast:0'/>"))
 	e.next() // features
 
 	if got := s.tokenRequests(t); got != idp {
@@ -111,6 +111,6 @@ func (c *rawClient) ping(t *testing.T, id string) {
 	t.Helper()
 	c.send("<iq type='get' id='" + id + "'><ping xmlns='urn:xmpp:ping'/></iq>")
 	if el := c.next(); el.attr("id") != id || el.attr("type") != "result" {
-		t.Fatalf("ping %s: got <%s %v>", id, el.XMLName.Local, el.Attrs)
+		t.Fatalf("ping %s: got <%s %v>%s", id, el.XMLName.Local, el.Attrs, el.Inner)
 	}
 }
