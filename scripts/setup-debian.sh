@@ -5,6 +5,7 @@
 # headless browser that signs in on the self-service page) and their tools.
 # Idempotent: does nothing when everything is already there.
 set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
 
 need=()
 for bin in prosody prosodyctl lua5.4 glewlwyd sqlite3 openssl jq curl go-sendxmpp docker-compose systemd-analyze chromium; do
@@ -13,7 +14,8 @@ done
 dpkg -s lua-unbound >/dev/null 2>&1 || need+=(lua-unbound)
 # Debian puts initdb and postgres in a versioned directory, not on PATH.
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
-[ ${#need[@]} -eq 0 ] && exit 0
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
+[ ${#need[@]} -eq 0 ] && exec bash "$here/setup-node-clients.sh"
 
 echo "setup: installing Debian packages for: ${need[*]}" >&2
 sudo=""
@@ -27,6 +29,9 @@ $sudo apt-get update -qq
 echo 'glewlwyd glewlwyd/config_type select No configuration' | $sudo debconf-set-selections
 $sudo apt-get install -y -qq --no-install-recommends \
   prosody lua-unbound glewlwyd sqlite3 openssl jq curl go-sendxmpp ca-certificates postgresql chromium \
+  $(printf '%s\n' "${need[@]}" | grep -x -e nodejs -e npm || true) \
   docker-compose systemd >/dev/null
 # A half-configured glewlwyd from an earlier run without the preseed recovers here.
 $sudo dpkg --configure -a
+# The xmpp.js test client (SASL2, Bind2, FAST, inline stream management).
+bash "$here/setup-node-clients.sh"

@@ -1,0 +1,106 @@
+package app_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"mellium.im/sasl"
+	"mellium.im/xmpp/stanza"
+)
+
+// xmppjsEvent is one line the xmpp.js client script prints.
+type xmppjsEvent struct {
+	Event, Mechanism, JID, Condition, Message string
+}
+
+// runXMPPJS runs clients/xmppjs/script with env against the stack and returns
+// its events. It skips when the client is not installed, except in CI.
+func (s *stack) runXMPPJS(t *testing.T, script string, env ...string) []xmppjsEvent {
+	t.Helper()
+	dir, err := filepath.Abs("../../clients/xmppjs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	node, err := exec.LookPath("node")
+	if _, serr := os.Stat(filepath.Join(dir, "node_modules", "@xmpp", "client")); err != nil || serr != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("node or clients/xmppjs/node_modules missing (scripts/setup-debian.sh installs them)")
+		}
+		t.Skip("xmpp.js client not installed: scripts/setup-node-clients.sh")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, script)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), append([]string{"NODE_EXTRA_CA_CERTS=" + s.env.Prosody.CertFile}, env...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.Output()
+	var events []xmppjsEvent
+	sc := bufio.NewScanner(bytes.NewReader(stdout))
+	for sc.Scan() {
+		var ev xmppjsEvent
+		if json.Unmarshal(sc.Bytes(), &ev) == nil {
+			events = append(events, ev)
+		}
+	}
+	if err != nil {
+		t.Fatalf("xmpp.js %s: %v\nstdout:\n%s\nstderr:\n%s", script, err, stdout, stderr.String())
+	}
+	return events
+}
+
+// TestXMPPJSSASL2FAST: @xmpp/client 0.14, an independent SASL2 client, logs in
+// through the proxy (Direct TLS) with an app password over SASL2 PLAIN with
+// Bind2 and asks for a FAST token; its message reaches bob on the real
+// Prosody; then it reconnects twice with the token (HT-SHA-256-NONE), each
+// time bound again, asking the IdP nothing, and its message arrives again.
+func TestXMPPJSSASL2FAST(t *testing.T) {
+	s := startStack(t, storeConfig(t, "15m"))
+	_, pw := s.newAppPassword(t, "alice", s.env.IdP.Users["alice"], "xmpp.js")
+	bob, bobIn := s.melliumSession(t, "bob", "desk", s.env.IdP.Users["bob"], sasl.Plain)
+	if err := bob.Send(t.Context(), stanza.Presence{}.Wrap(nil)); err != nil {
+		t.Fatal(err)
+	}
+	idp := s.tokenRequests(t)
+	events := s.runXMPPJS(t, "fast.mjs", "SERVICE=xmpps://"+s.direct, "DOMAIN="+s.env.Prosody.Domain,
+		"USERNAME=alice", "PASSWORD="+pw, "PEER="+s.jid("bob"), "RECONNECTS=2")
+	var mechs, jids []string
+	tokens := 0
+	for _, ev := range events {
+		switch ev.Event {
+		case "authenticate":
+			mechs = append(mechs, ev.Mechanism)
+		case "online":
+			jids = append(jids, ev.JID)
+		case "token":
+			tokens++
+		case "error", "start-error":
+			t.Errorf("xmpp.js reported %+v", ev)
+		}
+	}
+	if strings.Join(mechs, ",") != "PLAIN,HT-SHA-256-NONE,HT-SHA-256-NONE" {
+		t.Fatalf("xmpp.js authenticated with %v, want PLAIN then FAST twice", mechs)
+	}
+	if tokens != 1 || len(jids) != 3 {
+		t.Fatalf("tokens saved %d, online %v; want one token and three logins", tokens, jids)
+	}
+	for _, j := range jids {
+		if !strings.HasPrefix(j, s.jid("alice")+"/xmppjs.") {
+			t.Fatalf("xmpp.js bound %q, want alice/xmppjs.<random>", j)
+		}
+	}
+	receive(t, bobIn.messages, "xmpp.js's first message", func(b string) bool { return b == "hello from xmpp.js" })
+	receive(t, bobIn.messages, "xmpp.js's message after FAST", func(b string) bool { return b == "hello again from xmpp.js" })
+	if got := s.tokenRequests(t); got != idp {
+		t.Errorf("IdP token requests went from %v to %v, want none", idp, got)
+	}
+}
