@@ -40,14 +40,27 @@ func bind2Resource(tag string) string {
 	return b.String()
 }
 
-// bindUpstream restarts the upstream stream after its login, binds the resource
-// the client asked for with Bind2, and prepares <success/> and the features.
+// bindUpstream restarts the upstream stream after its login, resumes or binds
+// (with carbons and stream management) as the client asked inline, and
+// prepares <success/> and the features.
 func (c *conn) bindUpstream(res *loginResult, req *sasl2Request) (*loginResult, *saslauth.Failure, error) {
-	resource := ""
-	if req.bind != nil {
-		resource = bind2Resource(req.bind.tag)
+	rr := upstream.RestartRequest{Domain: c.domain.Name}
+	var inline [][]byte
+	resource := "" // the resumed session's, when the client resumes
+	if req.resume != nil {
+		var ok bool
+		if resource, rr.Resume, ok = upstreamResume(req.resume); !ok {
+			inline = append(inline, smFailedXML(&upstream.SMFailed{Condition: "item-not-found"}, false))
+		}
 	}
-	rs, err := upstream.Restart(c.ctx, res.session, c.domain.Name, resource)
+	if req.bind != nil {
+		rr.Resource = bind2Resource(req.bind.tag)
+		rr.Carbons = req.bind.carbons
+		if e := req.bind.enableSM; e != nil {
+			rr.EnableSM = &upstream.SMEnable{Resume: e.resume, Max: e.max}
+		}
+	}
+	rs, err := upstream.Restart(c.ctx, res.session, rr)
 	if err != nil {
 		if c.isShutdown() {
 			return nil, nil, &streamErr{cond: condSystemShutdown, cause: err}
@@ -63,10 +76,16 @@ func (c *conn) bindUpstream(res *loginResult, req *sasl2Request) (*loginResult, 
 	}
 	res.session = rs.Session
 	authzid := res.result.Username + "@" + c.domain.Name
-	var inline [][]byte
+	switch sm := rs.SM; {
+	case sm.Resumed != nil:
+		authzid += "/" + resource
+		inline = append(inline, smResumedXML(sm.Resumed.H, req.resume.previd))
+	case sm.ResumeFailed != nil:
+		inline = append(inline, smFailedXML(sm.ResumeFailed, true))
+	}
 	if rs.JID != "" {
 		authzid = rs.JID
-		inline = append(inline, []byte("<bound xmlns='"+nsBind2+"'/>"))
+		inline = append(inline, boundXML(rs))
 	}
 	if tok := c.fastAfterLogin(res, req); tok != nil {
 		inline = append(inline, tok)

@@ -22,7 +22,8 @@ func (c *conn) featuresAuth() []byte {
 	b.WriteString("</mechanisms><authentication xmlns='" + nsSASL2 + "'>")
 	writeMechanisms(&b, mechs)
 	// Bind2 declares its namespace as the default: go-xmpp finds it no other way.
-	b.WriteString("<inline><bind xmlns='" + nsBind2 + "'/>")
+	b.WriteString("<inline><sm xmlns='" + nsSM + "'/><bind xmlns='" + nsBind2 + "'><inline>" +
+		"<feature var='" + nsSM + "'/><feature var='" + nsCarbons + "'/></inline></bind>")
 	b.Write(c.fastFeature())
 	b.WriteString("</inline></authentication></stream:features>")
 	return b.Bytes()

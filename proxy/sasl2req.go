@@ -11,6 +11,9 @@ const (
 	nsSASL2 = "urn:xmpp:sasl:2"
 	nsBind2 = "urn:xmpp:bind:0"
 	nsFAST  = "urn:xmpp:fast:0"
+	nsSM    = "urn:xmpp:sm:3"
+	// nsCarbons is XEP-0280's, enabled inline through Bind2.
+	nsCarbons = "urn:xmpp:carbons:2"
 )
 
 // Bounds on what a client may describe itself with; the element size limit
@@ -33,10 +36,17 @@ type sasl2Request struct {
 	userAgent userAgent
 	bind      *bind2Request // nil: no Bind2
 	// FAST (XEP-0484): a token asked for, or this login is one with a token.
-	requestToken string // mechanism of <request-token/>, "" if none
-	fast         bool   // <fast/> present: the mechanism is a FAST one
-	invalidate   bool   // <fast invalidate='true'/>
-	count        int64  // <fast count/>, -1 when absent
+	requestToken string    // mechanism of <request-token/>, "" if none
+	fast         bool      // <fast/> present: the mechanism is a FAST one
+	invalidate   bool      // <fast invalidate='true'/>
+	count        int64     // <fast count/>, -1 when absent
+	resume       *smResume // XEP-0198 <resume/> inline (XEP-0388)
+}
+
+// smResume is a client's inline <resume/>.
+type smResume struct {
+	h      uint32
+	previd string
 }
 
 // userAgent is XEP-0388's <user-agent/>: all optional, all the client's words.
@@ -46,7 +56,15 @@ type userAgent struct {
 
 // bind2Request is XEP-0386's <bind/> inside <authenticate/>.
 type bind2Request struct {
-	tag string
+	tag      string
+	carbons  bool      // <enable xmlns='urn:xmpp:carbons:2'/>
+	enableSM *smEnable // <enable xmlns='urn:xmpp:sm:3'/>
+}
+
+// smEnable is a client's inline <enable/> inside Bind2's <bind/>.
+type smEnable struct {
+	resume bool
+	max    uint32
 }
 
 // parseAuthenticate reads el, an <authenticate/> in the SASL2 namespace. Unknown
@@ -82,16 +100,18 @@ func parseAuthenticate(el *element) (*sasl2Request, error) {
 			}
 			r.userAgent = ua
 		case ch.name.Space == nsBind2 && ch.name.Local == "bind":
-			b := &bind2Request{}
-			for _, g := range ch.children {
-				if g.name.Space == nsBind2 && g.name.Local == "tag" {
-					b.tag = string(g.text)
-				}
-			}
-			if len(b.tag) > maxBindTag || !utf8.ValidString(b.tag) {
-				return nil, errSASL2Malformed
+			b, err := parseBind2(ch)
+			if err != nil {
+				return nil, err
 			}
 			r.bind = b
+		case ch.name.Space == nsSM && ch.name.Local == "resume":
+			h, err := parseUint32Attr(ch, "h", true)
+			previd, _ := ch.attrValue("previd")
+			if err != nil || previd == "" || len(previd) > maxUserAgentField {
+				return nil, errSASL2Malformed
+			}
+			r.resume = &smResume{h: h, previd: previd}
 		case ch.name.Space == nsFAST && ch.name.Local == "request-token":
 			m, _ := ch.attrValue("mechanism")
 			if m == "" {
@@ -133,4 +153,45 @@ func parseUserAgent(el *element) (userAgent, error) {
 		return userAgent{}, errSASL2Malformed
 	}
 	return ua, nil
+}
+
+// parseBind2 reads Bind2's <bind/>: the tag and the inline features asked for.
+func parseBind2(el *element) (*bind2Request, error) {
+	b := &bind2Request{}
+	for _, g := range el.children {
+		switch {
+		case g.name.Space == nsBind2 && g.name.Local == "tag":
+			b.tag = string(g.text)
+		case g.name.Space == nsCarbons && g.name.Local == "enable":
+			b.carbons = true
+		case g.name.Space == nsSM && g.name.Local == "enable":
+			v, _ := g.attrValue("resume")
+			max, err := parseUint32Attr(g, "max", false)
+			if err != nil {
+				return nil, err
+			}
+			b.enableSM = &smEnable{resume: v == "true" || v == "1", max: max}
+		}
+	}
+	if len(b.tag) > maxBindTag || !utf8.ValidString(b.tag) {
+		return nil, errSASL2Malformed
+	}
+	return b, nil
+}
+
+// parseUint32Attr reads a counter attribute (XEP-0198 h, max); absent is 0
+// unless required.
+func parseUint32Attr(el *element, name string, required bool) (uint32, error) {
+	v, ok := el.attrValue(name)
+	if !ok {
+		if required {
+			return 0, errSASL2Malformed
+		}
+		return 0, nil
+	}
+	n, err := strconv.ParseUint(v, 10, 32)
+	if err != nil {
+		return 0, errSASL2Malformed
+	}
+	return uint32(n), nil
 }

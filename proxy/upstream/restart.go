@@ -3,12 +3,11 @@ package upstream
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 )
 
@@ -19,8 +18,26 @@ type Restarted struct {
 	// JID is the full JID the upstream bound, or "" when no resource was asked for.
 	JID string
 	// Features are the upstream's post-login stream features, each element
-	// re-serialised with its namespace; bind and session are left out once bound.
+	// re-serialised with its namespace; bind and session are left out once
+	// bound or resumed, stream management once enabled or resumed.
 	Features [][]byte
+	// SM is what became of the stream management the request asked for.
+	SM SMOutcome
+}
+
+// RestartRequest says what to do on the restarted stream, in the order done.
+type RestartRequest struct {
+	Domain string
+	// Resume, when set, resumes an earlier XEP-0198 session first; the rest
+	// is done only when that fails.
+	Resume *SMResume
+	// Resource, when not empty, is bound (RFC 6120 section 7).
+	Resource string
+	// Carbons enables XEP-0280 carbons after binding.
+	Carbons bool
+	// EnableSM enables XEP-0198 (with resumption if asked) after binding, so
+	// that nothing the proxy sent counts in either side's counters.
+	EnableSM *SMEnable
 }
 
 // maxFeatures bounds the post-login features taken from the upstream.
@@ -32,8 +49,8 @@ const maxFeatures = 32
 // the upstream sends is dropped: bytes past the bind result come back in the
 // new Session's Buffered. The bind happens before any stream management is
 // enabled, so it counts in no XEP-0198 counter.
-func Restart(ctx context.Context, s *Session, domain, resource string) (*Restarted, error) {
-	r, err := restart(ctx, s, domain, resource)
+func Restart(ctx context.Context, s *Session, req RestartRequest) (*Restarted, error) {
+	r, err := restart(ctx, s, req)
 	if err != nil {
 		_ = s.Conn.Close()
 		return nil, err
@@ -41,18 +58,18 @@ func Restart(ctx context.Context, s *Session, domain, resource string) (*Restart
 	return r, nil
 }
 
-func restart(ctx context.Context, s *Session, domain, resource string) (*Restarted, error) {
+func restart(ctx context.Context, s *Session, req RestartRequest) (*Restarted, error) {
 	if dl, ok := ctx.Deadline(); ok {
 		_ = s.Conn.SetDeadline(dl)
 	}
 	stop := context.AfterFunc(ctx, func() { _ = s.Conn.SetDeadline(time.Unix(1, 0)) })
-	if _, err := s.Conn.Write([]byte(streamHeader(domain))); err != nil {
+	if _, err := s.Conn.Write([]byte(streamHeader(req.Domain))); err != nil {
 		stop()
 		return nil, fmt.Errorf("%w: restart: %w", ErrUnavailable, err)
 	}
 	pre := bytes.NewReader(s.Buffered)
 	x := newXMLReader(io.MultiReader(pre, s.Conn))
-	out, err := readRestart(x, s.Conn, resource)
+	out, err := readRestart(x, s.Conn, req)
 	if !stop() {
 		return nil, fmt.Errorf("%w: restart cancelled", ErrUnavailable)
 	}
@@ -81,7 +98,7 @@ type rawFeature struct {
 	Inner   []byte     `xml:",innerxml"`
 }
 
-func readRestart(x *xmlReader, w io.Writer, resource string) (*Restarted, error) {
+func readRestart(x *xmlReader, w io.Writer, req RestartRequest) (*Restarted, error) {
 	var f struct {
 		Items []rawFeature `xml:",any"`
 	}
@@ -91,78 +108,47 @@ func readRestart(x *xmlReader, w io.Writer, resource string) (*Restarted, error)
 	if len(f.Items) > maxFeatures {
 		return nil, errors.New("too many stream features")
 	}
+	has := func(space, local string) bool {
+		return slices.ContainsFunc(f.Items, func(it rawFeature) bool { return it.XMLName == xml.Name{Space: space, Local: local} })
+	}
 	out := &Restarted{}
 	var err error
-	hasBind := false
-	for _, it := range f.Items {
-		if it.XMLName.Space == nsBind && it.XMLName.Local == "bind" {
-			hasBind = true
-		}
-	}
-	if resource != "" {
-		if !hasBind {
-			return nil, errors.New("upstream offers no resource binding")
-		}
-		if out.JID, err = bind(x, w, resource); err != nil {
+	if req.Resume != nil {
+		if out.SM, err = resume(x, w, *req.Resume, has(nsSM, "sm")); err != nil {
 			return nil, err
 		}
 	}
-	for _, it := range f.Items {
-		if out.JID != "" && (it.XMLName.Space == nsBind && it.XMLName.Local == "bind" ||
-			it.XMLName.Space == nsSession && it.XMLName.Local == "session") {
-			continue
+	resumed := out.SM.Resumed != nil
+	if req.Resource != "" && !resumed {
+		if !has(nsBind, "bind") {
+			return nil, errors.New("upstream offers no resource binding")
 		}
-		out.Features = append(out.Features, it.marshal())
+		if out.JID, err = bind(x, w, req.Resource); err != nil {
+			return nil, err
+		}
+		if req.Carbons {
+			if err := enableCarbons(x, w); err != nil {
+				return nil, err
+			}
+		}
+		if req.EnableSM != nil {
+			if err := enableSM(x, w, *req.EnableSM, has(nsSM, "sm"), &out.SM); err != nil {
+				return nil, err
+			}
+		}
+	}
+	for _, it := range f.Items {
+		switch {
+		case (out.JID != "" || resumed) && (it.XMLName == xml.Name{Space: nsBind, Local: "bind"} || it.XMLName == xml.Name{Space: nsSession, Local: "session"}):
+		case (out.SM.Enabled != nil || resumed) && it.XMLName.Space == nsSM:
+		default:
+			out.Features = append(out.Features, it.marshal())
+		}
 	}
 	return out, nil
 }
 
 const nsSession = "urn:ietf:params:xml:ns:xmpp-session"
-
-// bind asks for resource and returns the full JID the upstream bound.
-func bind(x *xmlReader, w io.Writer, resource string) (string, error) {
-	var idb [6]byte
-	_, _ = rand.Read(idb[:])
-	id := "bind-" + hex.EncodeToString(idb[:])
-	var b bytes.Buffer
-	b.WriteString("<iq type='set' id='" + id + "'><bind xmlns='" + nsBind + "'><resource>")
-	_ = xml.EscapeText(&b, []byte(resource))
-	b.WriteString("</resource></bind></iq>")
-	if _, err := w.Write(b.Bytes()); err != nil {
-		return "", err
-	}
-	se, err := x.next()
-	if err != nil {
-		return "", err
-	}
-	if se.Name.Space != nsClient || se.Name.Local != "iq" {
-		return "", fmt.Errorf("expected the bind result, got <%s>", se.Name.Local)
-	}
-	var iq struct {
-		ID    string `xml:"id,attr"`
-		Type  string `xml:"type,attr"`
-		JID   string `xml:"urn:ietf:params:xml:ns:xmpp-bind bind>jid"`
-		Error struct {
-			Inner []struct{ XMLName xml.Name } `xml:",any"`
-		} `xml:"error"`
-	}
-	if err := x.decode(&iq, se); err != nil {
-		return "", err
-	}
-	switch {
-	case iq.ID != id:
-		return "", errors.New("bind result with another id")
-	case iq.Type == "error":
-		cond := "undefined-condition"
-		if len(iq.Error.Inner) > 0 {
-			cond = iq.Error.Inner[0].XMLName.Local
-		}
-		return "", fmt.Errorf("%w: bind refused: %s", ErrRejected, cond)
-	case iq.Type != "result" || iq.JID == "":
-		return "", errors.New("bind result without a JID")
-	}
-	return iq.JID, nil
-}
 
 // marshal writes the feature back as one element with its namespace declared
 // on itself, so it reads the same inside another stream.
