@@ -104,3 +104,42 @@ func TestXMPPJSSASL2FAST(t *testing.T) {
 		t.Errorf("IdP token requests went from %v to %v, want none", idp, got)
 	}
 }
+
+// TestXMPPJSInlineResume: xmpp.js logs in with an app password, Bind2 and
+// inline stream management and gets a FAST token; its TLS socket is then
+// destroyed and its own reconnect sends FAST and <resume/> in one
+// <authenticate/>: the session is resumed (no new bind), the JID is the same,
+// and a message sent after it reaches bob.
+func TestXMPPJSInlineResume(t *testing.T) {
+	s := startStack(t, storeConfig(t, "15m"))
+	_, pw := s.newAppPassword(t, "alice", s.env.IdP.Users["alice"], "xmpp.js")
+	bob, bobIn := s.melliumSession(t, "bob", "desk", s.env.IdP.Users["bob"], sasl.Plain)
+	if err := bob.Send(t.Context(), stanza.Presence{}.Wrap(nil)); err != nil {
+		t.Fatal(err)
+	}
+	events := s.runXMPPJS(t, "resume.mjs", "SERVICE=xmpps://"+s.direct, "DOMAIN="+s.env.Prosody.Domain,
+		"USERNAME=alice", "PASSWORD="+pw, "PEER="+s.jid("bob"))
+	var trace []string
+	var jids []string
+	for _, ev := range events {
+		switch ev.Event {
+		case "authenticate":
+			trace = append(trace, ev.Event+":"+ev.Mechanism)
+		case "online", "resumed":
+			trace = append(trace, ev.Event)
+			jids = append(jids, ev.JID)
+		case "sm":
+			trace = append(trace, "sm:"+ev.Message)
+		case "error", "start-error":
+			t.Errorf("xmpp.js reported %+v", ev)
+		}
+	}
+	want := "authenticate:PLAIN,online,sm:enabled,authenticate:HT-SHA-256-NONE,resumed"
+	if strings.Join(trace, ",") != want {
+		t.Fatalf("xmpp.js: %v, want %s", trace, want)
+	}
+	if len(jids) != 2 || jids[0] != jids[1] || !strings.HasPrefix(jids[0], s.jid("alice")+"/xmppjs.") {
+		t.Fatalf("JIDs before and after the resume: %v", jids)
+	}
+	receive(t, bobIn.messages, "xmpp.js's message after the resume", func(b string) bool { return b == "resumed from xmpp.js" })
+}
