@@ -44,7 +44,8 @@ func (s *stack) fastToken(t *testing.T, password, mech, ua string) string {
 	return ok.Token.Token
 }
 
-// TestFASTRawClient: after an app-password login that asked for one, a FAST
+// TestFASTRawClient: a login with the IdP password gets no FAST token (no
+// grant to hang it off); after an app-password login that asked for one, a FAST
 // token logs alice in over SASL2 with HT-SHA-256-NONE and, bound to the TLS
 // channel, HT-SHA-256-EXPR, each with Bind2 and the responder proof, without
 // a single request to the IdP; a counter that does not grow is refused as a
@@ -53,6 +54,13 @@ func (s *stack) fastToken(t *testing.T, password, mech, ua string) string {
 func TestFASTRawClient(t *testing.T) {
 	s := startStack(t, storeConfig(t, "15m"))
 	_, pw := s.newAppPassword(t, "alice", s.env.IdP.Users["alice"], "laptop")
+	// The IdP password has no stored grant a token could hang off: none is minted.
+	nogrant, _ := s.dialRaw(t, true)
+	if ok := wantSASL2Success(t, nogrant.authenticate2("PLAIN", plainPayload("", "alice", s.env.IdP.Users["alice"]),
+		fastUA+"<request-token xmlns='urn:xmpp:fast:0' mechanism='HT-SHA-256-NONE'/>")); ok.Token != nil {
+		t.Fatal("a FAST token was minted for a password-grant login")
+	}
+	nogrant.conn.Close()
 	token := s.fastToken(t, pw, "HT-SHA-256-NONE", fastUA)
 	idp := s.tokenRequests(t)
 
