@@ -40,6 +40,30 @@ func BenchmarkReconnect(b *testing.B) {
 		c, _, err := benchLogin(ctx, o)
 		return c, err
 	}
+	// legacyMobile also turns carbons and resumable stream management on, one
+	// request after the other, as a mobile client does after binding.
+	legacyMobile := func(ctx context.Context, o loginOpts) (*benchConn, error) {
+		c, _, err := benchLogin(ctx, o)
+		if err != nil {
+			return nil, err
+		}
+		_ = c.conn.SetDeadline(time.Now().Add(benchIOTimeout))
+		for _, step := range []struct{ send, want string }{
+			{"<iq type='set' id='carbons'><enable xmlns='urn:xmpp:carbons:2'/></iq>", "iq"},
+			{"<enable xmlns='urn:xmpp:sm:3' resume='true'/>", "enabled"},
+		} {
+			if err := c.send(step.send); err == nil {
+				_, err = c.expect(step.want)
+			}
+			if err != nil {
+				c.conn.Close()
+				return nil, err
+			}
+		}
+		_ = c.conn.SetDeadline(time.Time{})
+		return c, nil
+	}
+	mobileBind := "<bind xmlns='urn:xmpp:bind:0'><tag>bench</tag><enable xmlns='urn:xmpp:carbons:2'/><enable xmlns='urn:xmpp:sm:3' resume='true'/></bind>"
 	sasl2 := func(mech string, initial func() []byte, extra string) func(context.Context, loginOpts) (*benchConn, error) {
 		return func(ctx context.Context, o loginOpts) (*benchConn, error) {
 			c, _, err := benchSASL2(ctx, o, mech, initial(), extra)
@@ -60,6 +84,9 @@ func BenchmarkReconnect(b *testing.B) {
 			{"proxy/sasl2-plain-app-password", viaProxy, sasl2("PLAIN", func() []byte { return plainPayload("", "alice", appPW) }, bind)},
 			{"proxy/sasl2-fast", viaProxy, sasl2("HT-SHA-256-NONE", func() []byte { return htProof("alice", fastToken, nil) },
 				ua+bind+"<fast xmlns='urn:xmpp:fast:0'/>")},
+			{"proxy/legacy-plain-app-password+carbons+sm", withMech(viaProxy, "PLAIN", appPW), legacyMobile},
+			{"proxy/sasl2-fast+carbons+sm", viaProxy, sasl2("HT-SHA-256-NONE", func() []byte { return htProof("alice", fastToken, nil) },
+				ua+mobileBind+"<fast xmlns='urn:xmpp:fast:0'/>")},
 		}
 		p50 := map[string]time.Duration{}
 		for _, m := range methods {
@@ -98,9 +125,12 @@ func BenchmarkReconnect(b *testing.B) {
 				p50[m.name] = lat.percentile(0.5)
 				b.ReportMetric(float64(trips)/float64(len(lat)), "round-trips/login")
 				b.ReportMetric((s.scrape(b, "xmpp_oauth_proxy_idp_request_duration_seconds_count")-before)/float64(len(lat)), "idp-requests/login")
-				if m.name == "proxy/sasl2-fast" {
+				switch m.name {
+				case "proxy/sasl2-fast":
 					b.ReportMetric(float64(p50[m.name])/float64(p50["proxy/legacy-plain-app-password"]), "p50-x-legacy-app-password")
 					b.ReportMetric(float64(p50[m.name])/float64(p50["proxy/legacy-plain-password-grant"]), "p50-x-legacy-password-grant")
+				case "proxy/sasl2-fast+carbons+sm":
+					b.ReportMetric(float64(p50[m.name])/float64(p50["proxy/legacy-plain-app-password+carbons+sm"]), "p50-x-legacy-app-password")
 				}
 			})
 		}
