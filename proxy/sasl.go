@@ -235,6 +235,8 @@ func mechanismLabel(mech string) string {
 	switch mech {
 	case saslauth.MechPlain, saslauth.MechOAuthBearer:
 		return mech
+	case saslauth.MechHTNone, saslauth.MechHTUniq, saslauth.MechHTEndp, saslauth.MechHTExpr:
+		return "FAST"
 	case "":
 		return "none"
 	}
