@@ -157,7 +157,8 @@ func (s *Store) List(ctx context.Context, jid string) ([]AppPassword, error) {
 // ReasonRevokedByUser is the reason Revoke records.
 const ReasonRevokedByUser = "revoked by user"
 
-// Revoke revokes one of the owner's app passwords and announces it.
+// Revoke revokes one of the owner's app passwords (or FAST tokens), and the
+// FAST tokens minted by logins with it, and announces each.
 // Another owner's id, or one already revoked: ErrNotFound.
 func (s *Store) Revoke(ctx context.Context, jid, id string) error {
 	return s.tx(ctx, "revoke", func(tx *sql.Tx) ([]Event, error) {
@@ -171,7 +172,8 @@ func (s *Store) Revoke(ctx context.Context, jid, id string) error {
 		if err != nil {
 			return nil, err
 		}
-		return []Event{{Kind: EventCredentialRevoked, Owner: jid, GrantID: grantID,
-			CredentialID: id, Reason: ReasonRevokedByUser}}, nil
+		children, err := revokeChildren(ctx, tx, jid, id, s.now())
+		return append([]Event{{Kind: EventCredentialRevoked, Owner: jid, GrantID: grantID,
+			CredentialID: id, Reason: ReasonRevokedByUser}}, children...), err
 	})
 }

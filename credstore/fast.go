@@ -44,6 +44,9 @@ type NewFASTToken struct {
 	Label       string // shown on the portal (software, device)
 	Mechanism   string // the HT-* mechanism the token is bound to
 	Expires     time.Time
+	// ParentID is the credential the asking login used: an app password, or
+	// the device's FAST token. Revoking the app password revokes the token.
+	ParentID string
 }
 
 // IssueFASTToken mints a token for the device. If the device has a token on
@@ -68,9 +71,10 @@ func (s *Store) IssueFASTToken(ctx context.Context, req NewFASTToken) (FASTToken
 			return nil, err
 		}
 		var id, grant, mech string
-		err := tx.QueryRowContext(ctx, `SELECT id, grant_id, mechanism FROM credentials
+		var parent sql.NullString
+		err := tx.QueryRowContext(ctx, `SELECT id, grant_id, mechanism, parent_id FROM credentials
 			WHERE owner_jid = $1 AND user_agent_id = $2 AND kind = $3 AND revoked_at IS NULL`,
-			req.Owner, req.UserAgentID, string(kindFAST)).Scan(&id, &grant, &mech)
+			req.Owner, req.UserAgentID, string(kindFAST)).Scan(&id, &grant, &mech, &parent)
 		switch {
 		case err == nil && grant == req.GrantID && mech == req.Mechanism:
 			t.ID = id
@@ -82,6 +86,10 @@ func (s *Store) IssueFASTToken(ctx context.Context, req NewFASTToken) (FASTToken
 			return nil, err
 		}
 		var events []Event
+		parentID := req.ParentID
+		if err == nil && parentID == id {
+			parentID = parent.String // asked by a FAST login: the app password stays the parent
+		}
 		if err == nil { // the device's token on another grant or mechanism: replaced
 			if _, err := tx.ExecContext(ctx, `UPDATE credentials SET revoked_at = $1, revoked_reason = $2 WHERE id = $3`,
 				toDB(now), reasonReplaced, id); err != nil {
@@ -94,11 +102,11 @@ func (s *Store) IssueFASTToken(ctx context.Context, req NewFASTToken) (FASTToken
 		keyID, sealed := s.keys.seal([]byte(token), fastAAD(t.ID))
 		_, err = tx.ExecContext(ctx, `INSERT INTO credentials
 			(id, grant_id, kind, owner_jid, label, secret_hash, created_at, expires_at,
-			 user_agent_id, mechanism, sealed_key_id, sealed_secret)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+			 user_agent_id, mechanism, sealed_key_id, sealed_secret, parent_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 			t.ID, req.GrantID, string(kindFAST), req.Owner, req.Label,
 			secretHash(s.hashKey, kindFAST, t.ID), toDB(now), toDB(req.Expires),
-			req.UserAgentID, req.Mechanism, keyID, sealed)
+			req.UserAgentID, req.Mechanism, keyID, sealed, sql.NullString{String: parentID, Valid: parentID != ""})
 		return events, err
 	})
 	if err != nil {
@@ -244,3 +252,27 @@ func (s *Store) ListFAST(ctx context.Context, jid string) ([]FASTToken, error) {
 	}
 	return out, nil
 }
+
+// revokeChildren revokes, in tx, the FAST tokens minted by logins with the
+// credential id, and returns their events.
+func revokeChildren(ctx context.Context, tx *sql.Tx, owner, id string, at time.Time) ([]Event, error) {
+	rows, err := tx.QueryContext(ctx, `UPDATE credentials SET revoked_at = $1, revoked_reason = $2
+		WHERE parent_id = $3 AND owner_jid = $4 AND revoked_at IS NULL RETURNING id, grant_id`,
+		toDB(at), reasonParentRevoked, id, owner)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var events []Event
+	for rows.Next() {
+		var child, grant string
+		if err := rows.Scan(&child, &grant); err != nil {
+			return nil, err
+		}
+		events = append(events, Event{Kind: EventCredentialRevoked, Owner: owner, GrantID: grant,
+			CredentialID: child, Reason: reasonParentRevoked})
+	}
+	return events, rows.Err()
+}
+
+const reasonParentRevoked = "the app password it came from was revoked"

@@ -131,3 +131,48 @@ func TestFASTTokenNeedsGrant(t *testing.T) {
 		}
 	})
 }
+
+// TestRevokingAppPasswordRevokesItsFASTTokens: a token minted by a login with
+// an app password dies with it (a user who revokes a device's password expects
+// the device out), also after a FAST login asked for a token of another
+// mechanism; tokens of another app password on the same grant stay.
+func TestRevokingAppPasswordRevokesItsFASTTokens(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := b.open(t)
+		ctx := t.Context()
+		ap, _ := create(t, s, alice, "phone")
+		other, _, err := s.CreateAppPassword(ctx, NewAppPassword{Owner: alice, Label: "tablet", GrantID: ap.GrantID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		issue := func(ua, mech, parent string) (FASTToken, Secret) {
+			tok, sec, err := s.IssueFASTToken(ctx, NewFASTToken{Owner: alice.JID, GrantID: ap.GrantID, UserAgentID: ua,
+				Label: ua, Mechanism: mech, Expires: time.Now().Add(time.Hour), ParentID: parent})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return tok, sec
+		}
+		first, _ := issue("phone-ua", "HT-SHA-256-NONE", ap.ID)
+		_, phone := issue("phone-ua", "HT-SHA-256-EXPR", first.ID) // asked during a FAST login
+		_, tablet := issue("tablet-ua", "HT-SHA-256-NONE", other.ID)
+		sub := s.Subscribe()
+		defer sub.Close()
+		if err := s.Revoke(ctx, alice.JID, ap.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.VerifyFAST(ctx, alice.JID, "phone-ua", "HT-SHA-256-EXPR", -1, "", is(phone)); !errors.Is(err, ErrRevoked) {
+			t.Errorf("the phone's token after its app password was revoked: %v, want ErrRevoked", err)
+		}
+		if _, err := s.VerifyFAST(ctx, alice.JID, "tablet-ua", "HT-SHA-256-NONE", -1, "", is(tablet)); err != nil {
+			t.Errorf("the tablet's token: %v", err)
+		}
+		ids := map[string]bool{}
+		for range 2 {
+			ids[nextEvent(t, sub).CredentialID] = true
+		}
+		if !ids[ap.ID] || len(ids) != 2 {
+			t.Errorf("revocation events for %v, want the app password and the phone's token", ids)
+		}
+	})
+}

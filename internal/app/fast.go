@@ -56,7 +56,7 @@ func (f fastStore) IssueFAST(ctx context.Context, id saslauth.Identity, mech str
 	exp := time.Now().Add(f.lifetime)
 	_, secret, err := f.store.IssueFASTToken(ctx, credstore.NewFASTToken{
 		Owner: id.Username + "@" + f.domain, GrantID: id.GrantID, UserAgentID: ua.ID,
-		Label: fastLabel(ua), Mechanism: mech, Expires: exp,
+		Label: fastLabel(ua), Mechanism: mech, Expires: exp, ParentID: id.CredentialID,
 	})
 	if err != nil {
 		return "", time.Time{}, err
