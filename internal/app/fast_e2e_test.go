@@ -50,10 +50,11 @@ func (s *stack) fastToken(t *testing.T, password, mech, ua string) string {
 // channel, HT-SHA-256-EXPR, each with Bind2 and the responder proof, without
 // a single request to the IdP; a counter that does not grow is refused as a
 // failed login; the token never shows in the logs; revoking it at the store
-// ends the live session and refuses the next login.
+// ends the live session (the other device's goes on) and refuses the next
+// login; revoking the app password ends the tokens its logins minted.
 func TestFASTRawClient(t *testing.T) {
 	s := startStack(t, storeConfig(t, "15m"))
-	_, pw := s.newAppPassword(t, "alice", s.env.IdP.Users["alice"], "laptop")
+	ap, pw := s.newAppPassword(t, "alice", s.env.IdP.Users["alice"], "laptop")
 	// The IdP password has no stored grant a token could hang off: none is minted.
 	nogrant, _ := s.dialRaw(t, true)
 	if ok := wantSASL2Success(t, nogrant.authenticate2("PLAIN", plainPayload("", "alice", s.env.IdP.Users["alice"]),
@@ -112,6 +113,12 @@ func TestFASTRawClient(t *testing.T) {
 	again, _ := s.dialRaw(t, true)
 	wantSASL2Failure(t, again.authenticate2("HT-SHA-256-NONE", htProof("alice", token, nil),
 		fastUA+"<fast xmlns='urn:xmpp:fast:0'/>"), "not-authorized")
+
+	// Revoking the app password takes the tokens its logins minted with it.
+	if err := s.app.CredentialStore().Revoke(t.Context(), s.jid("alice"), ap.ID); err != nil {
+		t.Fatal(err)
+	}
+	wantStreamError(t, e, "not-authorized", "")
 }
 
 // ping sends an XEP-0199 ping to the server and wants its answer next.
