@@ -12,7 +12,7 @@ import (
 // the full JID Prosody bound (the client's tag and a random part) with <bound/>,
 // then the post-login features without bind. A stanza the client pipelined
 // right behind </authenticate> reaches Prosody and its answer comes back: no
-// byte is lost at the switch to the relay.
+// byte is lost at the switch to the relay. The password never reaches the log.
 func TestSASL2BindRawClient(t *testing.T) {
 	s := startStack(t, "")
 	for _, direct := range []bool{true, false} {
@@ -40,6 +40,9 @@ func TestSASL2BindRawClient(t *testing.T) {
 		c.send("</stream:stream>")
 		c.conn.Close()
 	}
+	if strings.Contains(s.logs.String(), s.env.IdP.Users["alice"]) {
+		t.Fatal("the password is in the proxy's log")
+	}
 }
 
 // TestSASL2FailuresAndLimits: every SASL2 failure is a SASL2 <failure/> with
@@ -52,4 +55,31 @@ func TestSASL2FailuresAndLimits(t *testing.T) {
 	wantSASL2Failure(t, c.next(), "malformed-request")
 	wantSASL2Failure(t, c.authenticate2("PLAIN", plainPayload("", "alice", "wrong"), ""), "not-authorized")
 	wantStreamError(t, c, "policy-violation", "")
+}
+
+// TestSASL2OAuthBearer: OAUTHBEARER over SASL2 with a token from Glewlwyd:
+// a bad token gets the RFC 7628 error challenge in a SASL2 <challenge/>, the
+// client's %x01 answer a SASL2 not-authorized, and the good token <success/>
+// with Bind2; the token never reaches the log.
+func TestSASL2OAuthBearer(t *testing.T) {
+	s := startStack(t, "")
+	token := idpToken(t, s.env, "bob")
+	c, _ := s.dialRaw(t, true)
+	ch := c.authenticate2("OAUTHBEARER", bearerPayload("", "not-a-token"), "")
+	if ch.XMLName.Space != "urn:xmpp:sasl:2" || ch.XMLName.Local != "challenge" ||
+		!strings.Contains(decodeChallenge(t, ch), "openid-configuration") {
+		t.Fatalf("want the RFC 7628 error challenge in SASL2, got <%s xmlns='%s'>%s", ch.XMLName.Local, ch.XMLName.Space, ch.Inner)
+	}
+	c.send("<response xmlns='urn:xmpp:sasl:2'>AQ==</response>")
+	wantSASL2Failure(t, c.next(), "not-authorized")
+	ok := wantSASL2Success(t, c.authenticate2("OAUTHBEARER", bearerPayload(s.jid("bob"), token),
+		"<bind xmlns='urn:xmpp:bind:0'><tag>oauth</tag></bind>"))
+	if ok.Bound == nil || !strings.HasPrefix(ok.AuthzID, s.jid("bob")+"/oauth.") {
+		t.Fatalf("success: %+v", ok)
+	}
+	c.next() // features
+	c.ping(t, "ping1")
+	if strings.Contains(s.logs.String(), token) {
+		t.Fatal("the token is in the proxy's log")
+	}
 }
