@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -62,15 +63,21 @@ func (s *stack) runXMPPJS(t *testing.T, script string, env ...string) []xmppjsEv
 // through the proxy (Direct TLS) with an app password over SASL2 PLAIN with
 // Bind2 and asks for a FAST token; its message reaches bob on the real
 // Prosody; then it reconnects twice with the token (HT-SHA-256-NONE), each
-// time bound again, asking the IdP nothing, and its message arrives again.
+// time bound again, and its message arrives again. Glewlwyd receives no request
+// from the first login on (counted in front of it).
 func TestXMPPJSSASL2FAST(t *testing.T) {
-	s := startStack(t, storeConfig(t, "15m"))
+	env := testenvRequire(t)
+	yaml, hits := idpCounter(t, env.ProxyConfig(listenAny, storeConfig(t, "15m")), env.IdP.DiscoveryURL, env.IdP.Issuer)
+	s := startStackFor(t, env, yaml)
 	_, pw := s.newAppPassword(t, "alice", s.env.IdP.Users["alice"], "xmpp.js")
 	bob, bobIn := s.melliumSession(t, "bob", "desk", s.env.IdP.Users["bob"], sasl.Plain)
 	if err := bob.Send(t.Context(), stanza.Presence{}.Wrap(nil)); err != nil {
 		t.Fatal(err)
 	}
-	idp := s.tokenRequests(t)
+	idp := hits()
+	if idp["token"] == 0 {
+		t.Fatalf("the counter saw no request for bob's password login: %v", idp)
+	}
 	events := s.runXMPPJS(t, "fast.mjs", "SERVICE=xmpps://"+s.direct, "DOMAIN="+s.env.Prosody.Domain,
 		"USERNAME=alice", "PASSWORD="+pw, "PEER="+s.jid("bob"), "RECONNECTS=2")
 	var mechs, jids []string
@@ -100,8 +107,8 @@ func TestXMPPJSSASL2FAST(t *testing.T) {
 	}
 	receive(t, bobIn.messages, "xmpp.js's first message", func(b string) bool { return b == "hello from xmpp.js" })
 	receive(t, bobIn.messages, "xmpp.js's message after FAST", func(b string) bool { return b == "hello again from xmpp.js" })
-	if got := s.tokenRequests(t); got != idp {
-		t.Errorf("IdP token requests went from %v to %v, want none", idp, got)
+	if got := hits(); !maps.Equal(got, idp) {
+		t.Errorf("requests received by Glewlwyd went from %v to %v during the xmpp.js logins, want none", idp, got)
 	}
 }
 
