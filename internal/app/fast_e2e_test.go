@@ -129,3 +129,40 @@ func (c *rawClient) ping(t *testing.T, id string) {
 		t.Fatalf("ping %s: got <%s %v>%s", id, el.XMLName.Local, el.Attrs, el.Inner)
 	}
 }
+
+// TestFASTUniqOnTLS12: on a TLS 1.2 connection the proxy offers
+// HT-SHA-256-UNIQ, and a token bound to it logs in with the tls-unique of that
+// connection only.
+func TestFASTUniqOnTLS12(t *testing.T) {
+	s := startStack(t, storeConfig(t, "15m"))
+	_, pw := s.newAppPassword(t, "alice", s.env.IdP.Users["alice"], "old phone")
+	dial12 := func() (*rawClient, element) {
+		cfg := s.tlsConfig()
+		cfg.MaxVersion, cfg.NextProtos = tls.VersionTLS12, []string{"xmpp-client"}
+		conn, err := tls.Dial("tcp", s.direct, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := newRaw(t, conn)
+		return c, c.open(s.env.Prosody.Domain)
+	}
+	c, f := dial12()
+	if !strings.Contains(f.Inner, "HT-SHA-256-UNIQ") {
+		t.Fatalf("UNIQ not offered on TLS 1.2: %s", f.Inner)
+	}
+	ok := wantSASL2Success(t, c.authenticate2("PLAIN", plainPayload("", "alice", pw),
+		fastUA+"<request-token xmlns='urn:xmpp:fast:0' mechanism='HT-SHA-256-UNIQ'/>"))
+	if ok.Token == nil {
+		t.Fatal("no UNIQ token")
+	}
+	c.conn.Close()
+	u, _ := dial12()
+	unique := u.conn.(*tls.Conn).ConnectionState().TLSUnique
+	wantSASL2Failure(t, u.authenticate2("HT-SHA-256-UNIQ", htProof("alice", ok.Token.Token, []byte("another channel")),
+		fastUA+"<fast xmlns='urn:xmpp:fast:0'/>"), "not-authorized")
+	done := wantSASL2Success(t, u.authenticate2("HT-SHA-256-UNIQ", htProof("alice", ok.Token.Token, unique),
+		fastUA+"<fast xmlns='urn:xmpp:fast:0'/>"))
+	if done.Data != base64.StdEncoding.EncodeToString(htMAC(ok.Token.Token, "Responder", unique)) {
+		t.Fatal("responder proof not bound to tls-unique")
+	}
+}
