@@ -58,6 +58,7 @@ func (c *conn) attempt2(el *element) (*loginResult, *saslauth.Failure, error) {
 	if f != nil || err != nil {
 		return nil, f, err
 	}
+	c.fastIn = nil // checked; an idle relayed session should not keep it
 	res.session, f, err = c.loginUpstream(res.result)
 	if f != nil || err != nil {
 		return nil, f, err
