@@ -60,7 +60,7 @@ func (s *stack) runXMPPJS(t *testing.T, script string, env ...string) []xmppjsEv
 }
 
 // TestXMPPJSSASL2FAST: @xmpp/client 0.14, an independent SASL2 client, logs in
-// through the proxy (Direct TLS) with an app password over SASL2 PLAIN with
+// through the proxy (Direct TLS, then STARTTLS) with an app password over SASL2 PLAIN with
 // Bind2 and asks for a FAST token; its message reaches bob on the real
 // Prosody; then it reconnects twice with the token (HT-SHA-256-NONE), each
 // time bound again, and its message arrives again. Glewlwyd receives no request
@@ -78,7 +78,19 @@ func TestXMPPJSSASL2FAST(t *testing.T) {
 	if idp["token"] == 0 {
 		t.Fatalf("the counter saw no request for bob's password login: %v", idp)
 	}
-	events := s.runXMPPJS(t, "fast.mjs", "SERVICE=xmpps://"+s.direct, "DOMAIN="+s.env.Prosody.Domain,
+	for _, service := range []string{"xmpps://" + s.direct, "xmpp://" + s.starttls} {
+		s.xmppjsFAST(t, service, pw, bobIn)
+	}
+	if got := hits(); !maps.Equal(got, idp) {
+		t.Errorf("requests received by Glewlwyd went from %v to %v during the xmpp.js logins, want none", idp, got)
+	}
+}
+
+// xmppjsFAST runs fast.mjs against service (Direct TLS or STARTTLS) and checks
+// its logins and messages.
+func (s *stack) xmppjsFAST(t *testing.T, service, pw string, bobIn *inbox) {
+	t.Helper()
+	events := s.runXMPPJS(t, "fast.mjs", "SERVICE="+service, "DOMAIN="+s.env.Prosody.Domain,
 		"USERNAME=alice", "PASSWORD="+pw, "PEER="+s.jid("bob"), "RECONNECTS=2")
 	var mechs, jids []string
 	tokens := 0
@@ -107,9 +119,6 @@ func TestXMPPJSSASL2FAST(t *testing.T) {
 	}
 	receive(t, bobIn.messages, "xmpp.js's first message", func(b string) bool { return b == "hello from xmpp.js" })
 	receive(t, bobIn.messages, "xmpp.js's message after FAST", func(b string) bool { return b == "hello again from xmpp.js" })
-	if got := hits(); !maps.Equal(got, idp) {
-		t.Errorf("requests received by Glewlwyd went from %v to %v during the xmpp.js logins, want none", idp, got)
-	}
 }
 
 // TestXMPPJSInlineResume: xmpp.js logs in with an app password, Bind2 and
