@@ -28,6 +28,8 @@ type AppPassword struct {
 	CreatedAt     time.Time
 	LastUsedAt    time.Time // zero: never used
 	LastUsedAddr  string
+	LastUsedAgent string // what the client called itself (XEP-0388), if it said
+
 	RevokedAt     time.Time // zero: active
 	RevokedReason string
 }
@@ -128,7 +130,7 @@ func (s *Store) List(ctx context.Context, jid string) ([]AppPassword, error) {
 		return nil, s.fail("list", ErrClosed)
 	}
 	rows, err := s.read.QueryContext(ctx, `SELECT id, grant_id, owner_jid, label, created_at,
-			last_used_at, last_used_addr, revoked_at, revoked_reason
+			last_used_at, last_used_addr, last_used_agent, revoked_at, revoked_reason
 		FROM credentials WHERE owner_jid = $1 AND kind = $2 ORDER BY created_at DESC, id`,
 		jid, string(kindAppPassword))
 	if err != nil {
@@ -139,13 +141,13 @@ func (s *Store) List(ctx context.Context, jid string) ([]AppPassword, error) {
 	for rows.Next() {
 		var ap AppPassword
 		var created, lastUsed, revoked sql.NullInt64
-		var lastAddr, reason sql.NullString
+		var lastAddr, lastAgent, reason sql.NullString
 		if err := rows.Scan(&ap.ID, &ap.GrantID, &ap.Owner, &ap.Label, &created,
-			&lastUsed, &lastAddr, &revoked, &reason); err != nil {
+			&lastUsed, &lastAddr, &lastAgent, &revoked, &reason); err != nil {
 			return nil, s.fail("list", err)
 		}
 		ap.CreatedAt, ap.LastUsedAt, ap.RevokedAt = fromDB(created), fromDB(lastUsed), fromDB(revoked)
-		ap.LastUsedAddr, ap.RevokedReason = lastAddr.String, reason.String
+		ap.LastUsedAddr, ap.LastUsedAgent, ap.RevokedReason = lastAddr.String, lastAgent.String, reason.String
 		out = append(out, ap)
 	}
 	if err := rows.Err(); err != nil {

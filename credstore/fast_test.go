@@ -176,3 +176,23 @@ func TestRevokingAppPasswordRevokesItsFASTTokens(t *testing.T) {
 		}
 	})
 }
+
+// TestVerifyRecordsAgent: what a client calls itself is kept with the last
+// use of an app password, control characters dropped and at most a label long.
+func TestVerifyRecordsAgent(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := b.open(t)
+		_, secret := create(t, s, alice, "phone")
+		if _, err := s.VerifyFrom(t.Context(), alice.JID, secret.Reveal(), "192.0.2.1", "Conversations\x1b[31m "+strings.Repeat("x", 100)); err != nil {
+			t.Fatal(err)
+		}
+		list, err := s.List(t.Context(), alice.JID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := list[0].LastUsedAgent
+		if !strings.HasPrefix(got, "Conversations[31m x") || len(got) != MaxLabelLength || strings.ContainsRune(got, 0x1b) {
+			t.Fatalf("last used agent %q", got)
+		}
+	})
+}

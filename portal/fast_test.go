@@ -10,14 +10,15 @@ import (
 	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/credstore"
 )
 
-// TestFASTDevicesListedAndRevoked: a device holding a FAST token (minted on
-// the grant of one of the user's app passwords) is listed by its user-agent
-// label next to the app passwords, without the token, and Revoke ends it.
+// TestFASTDevicesListedAndRevoked: an app password's last use names the
+// client that said what it is; a device holding a FAST token (minted on the
+// grant of one of the user's app passwords) is listed by its user-agent label
+// next to the app passwords, without the token, and Revoke ends it.
 func TestFASTDevicesListedAndRevoked(t *testing.T) {
 	x := newHarness(t)
 	csrf := x.signIn()
 	_, _, password := x.create(csrf, "Phone")
-	v, err := x.store.Verify(t.Context(), aliceJID, password, "192.0.2.7")
+	v, err := x.store.VerifyFrom(t.Context(), aliceJID, password, "192.0.2.7", "Monal <iPad>")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,6 +28,9 @@ func TestFASTDevicesListedAndRevoked(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, body := x.get("/")
+	if !strings.Contains(body, "by Monal &lt;iPad&gt;") {
+		t.Error("the app password's last use does not name the client (escaped)")
+	}
 	if !strings.Contains(body, "Conversations Pixel &lt;7&gt;") || strings.Contains(body, secret.Reveal()) {
 		t.Fatalf("home page: device listed escaped %v, token shown %v", strings.Contains(body, "Conversations Pixel &lt;7&gt;"), strings.Contains(body, secret.Reveal()))
 	}

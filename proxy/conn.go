@@ -65,6 +65,7 @@ type conn struct {
 	mech       string              // mechanism of the last <auth/>, for logs
 	sasl2      bool                // the last SASL element was SASL2's (XEP-0388)
 	fastIn     *saslauth.FASTInput // the current exchange is a FAST token login
+	agent      string              // the current SASL2 exchange's user-agent software and device
 
 	remoteIP netip.Addr
 	client   netip.Prefix // remoteIP as per-client limits see it

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"strings"
 
 	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/saslauth"
 )
@@ -49,6 +50,8 @@ func (c *conn) attempt2(el *element) (*loginResult, *saslauth.Failure, error) {
 		}
 		return nil, &saslauth.Failure{Condition: cond, Cause: err}, nil
 	}
+	c.agent = strings.TrimSpace(req.userAgent.software + " " + req.userAgent.device)
+	defer func() { c.agent = "" }()
 	if req.fast {
 		if f := c.prepareFAST(req); f != nil {
 			return nil, f, nil
@@ -82,6 +85,9 @@ func (c *conn) authContext() context.Context {
 	}
 	if c.fastIn != nil {
 		ctx = saslauth.WithFASTInput(ctx, *c.fastIn)
+	}
+	if c.agent != "" {
+		ctx = saslauth.WithClientAgent(ctx, c.agent)
 	}
 	return ctx
 }

@@ -15,6 +15,8 @@ ALTER TABLE credentials ADD COLUMN next_expires_at BIGINT;
 ALTER TABLE credentials ADD COLUMN last_count BIGINT;
 -- The app password whose login minted the token: revoking it revokes the token.
 ALTER TABLE credentials ADD COLUMN parent_id TEXT;
+-- What the client of the last use called itself (XEP-0388 user-agent), if anything.
+ALTER TABLE credentials ADD COLUMN last_used_agent TEXT;
 CREATE INDEX credentials_device ON credentials (owner_jid, user_agent_id);
 CREATE INDEX credentials_parent ON credentials (parent_id);
 
@@ -22,6 +24,7 @@ CREATE INDEX credentials_parent ON credentials (parent_id);
 DROP INDEX credentials_parent;
 DROP INDEX credentials_device;
 ALTER TABLE credentials DROP COLUMN parent_id;
+ALTER TABLE credentials DROP COLUMN last_used_agent;
 ALTER TABLE credentials DROP COLUMN last_count;
 ALTER TABLE credentials DROP COLUMN next_expires_at;
 ALTER TABLE credentials DROP COLUMN next_secret;

@@ -63,6 +63,9 @@ func TestFASTRawClient(t *testing.T) {
 	}
 	nogrant.conn.Close()
 	token := s.fastToken(t, pw, "HT-SHA-256-NONE", fastUA)
+	if aps, err := s.app.CredentialStore().List(t.Context(), s.jid("alice")); err != nil || aps[0].LastUsedAgent != "raw FAST ci" {
+		t.Fatalf("the app password's last use names %q (%v), want the client's user-agent", aps[0].LastUsedAgent, err)
+	}
 	idp := s.tokenRequests(t)
 
 	c, _ := s.dialRaw(t, true)
