@@ -132,71 +132,91 @@ type VerifiedFAST struct {
 // replaces the old one. count >= 0 is the client's XEP-0484 counter: it must
 // exceed the last one seen (ErrReplayed). Unknown device, mechanism or
 // token: ErrNotFound; revoked or grant disabled: ErrRevoked; ErrExpired.
+// A plain login reads only: its use is recorded as Verify does (coalesced).
 func (s *Store) VerifyFAST(ctx context.Context, jid, userAgentID, mech string, count int64, clientAddr string, match func(token []byte) bool) (VerifiedFAST, error) {
-	var v VerifiedFAST
-	err := s.tx(ctx, "verify FAST token", func(tx *sql.Tx) ([]Event, error) {
-		var r fastRow
-		err := tx.QueryRowContext(ctx, `SELECT c.id, c.grant_id, c.label, c.mechanism, c.created_at, c.expires_at,
-				c.sealed_key_id, c.sealed_secret, c.next_key_id, c.next_secret, c.next_expires_at,
-				c.last_count, c.revoked_at, g.last_checked_at, g.disabled_at
-			FROM credentials c JOIN grants g ON g.id = c.grant_id
-			WHERE c.owner_jid = $1 AND c.user_agent_id = $2 AND c.kind = $3
-			ORDER BY c.revoked_at IS NULL DESC, c.created_at DESC LIMIT 1`,
-			jid, userAgentID, string(kindFAST)).Scan(&r.id, &r.grant, &r.label, &r.mech, &r.created, &r.expires,
-			&r.keyID, &r.sealed, &r.nextKeyID, &r.next, &r.nextExpires, &r.lastCount, &r.revoked, &r.checked, &r.disabled)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, ErrNotFound
+	if s.closed.Load() {
+		return VerifiedFAST{}, s.fail("verify FAST token", ErrClosed)
+	}
+	var r fastRow
+	err := s.read.QueryRowContext(ctx, `SELECT c.id, c.grant_id, c.label, c.mechanism, c.created_at, c.expires_at,
+			c.sealed_key_id, c.sealed_secret, c.next_key_id, c.next_secret, c.next_expires_at,
+			c.last_count, c.last_used_at, c.last_used_addr, c.revoked_at, g.last_checked_at, g.disabled_at
+		FROM credentials c JOIN grants g ON g.id = c.grant_id
+		WHERE c.owner_jid = $1 AND c.user_agent_id = $2 AND c.kind = $3
+		ORDER BY c.revoked_at IS NULL DESC, c.created_at DESC LIMIT 1`,
+		jid, userAgentID, string(kindFAST)).Scan(&r.id, &r.grant, &r.label, &r.mech, &r.created, &r.expires,
+		&r.keyID, &r.sealed, &r.nextKeyID, &r.next, &r.nextExpires, &r.lastCount, &r.lastUsed, &r.lastAddr,
+		&r.revoked, &r.checked, &r.disabled)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return VerifiedFAST{}, s.fail("verify FAST token", ErrNotFound)
+	case err != nil:
+		return VerifiedFAST{}, s.fail("verify FAST token", err)
+	case r.revoked.Valid || r.disabled.Valid:
+		return VerifiedFAST{}, s.fail("verify FAST token", ErrRevoked)
+	case r.mech != mech:
+		return VerifiedFAST{}, s.fail("verify FAST token", ErrNotFound)
+	}
+	seenNext := r.next
+	promoted, tok, err := s.matchFAST(&r, match)
+	if err != nil {
+		return VerifiedFAST{}, s.fail("verify FAST token", err)
+	}
+	now := s.now()
+	if !r.expires.Valid || !now.Before(fromDB(r.expires)) {
+		return VerifiedFAST{}, s.fail("verify FAST token", ErrExpired)
+	}
+	if count >= 0 && r.lastCount.Valid && count <= r.lastCount.Int64 {
+		return VerifiedFAST{}, s.fail("verify FAST token", ErrReplayed)
+	}
+	if promoted || count >= 0 || r.lastAddr.String != clientAddr || now.Sub(fromDB(r.lastUsed)) >= s.useStep {
+		if err := s.recordFAST(ctx, r.id, seenNext, promoted, count, clientAddr, now); err != nil {
+			return VerifiedFAST{}, err
 		}
-		if err != nil {
-			return nil, err
-		}
-		if r.revoked.Valid || r.disabled.Valid {
-			return nil, ErrRevoked
-		}
-		if r.mech != mech {
-			return nil, ErrNotFound
-		}
-		now := s.now()
-		promoted, tok, err := s.matchFAST(&r, match)
-		if err != nil {
-			return nil, err
-		}
-		if !r.expires.Valid || !now.Before(fromDB(r.expires)) {
-			return nil, ErrExpired
-		}
-		if count >= 0 && r.lastCount.Valid && count <= r.lastCount.Int64 {
-			return nil, ErrReplayed
-		}
-		last := r.lastCount
-		if count >= 0 {
-			last = sql.NullInt64{Int64: count, Valid: true}
-		}
+		r.lastUsed, r.lastAddr = toDB(now), sql.NullString{String: clientAddr, Valid: true}
+	}
+	return VerifiedFAST{FASTToken: FASTToken{ID: r.id, GrantID: r.grant, Owner: jid, UserAgentID: userAgentID,
+		Label: r.label, Mechanism: r.mech, CreatedAt: fromDB(r.created), ExpiresAt: fromDB(r.expires),
+		LastUsedAt: fromDB(r.lastUsed), LastUsedAddr: r.lastAddr.String},
+		Token: Secret{string(tok)}, NeedsRecheck: now.Sub(fromDB(r.checked)) >= s.recheck}, nil
+}
+
+// recordFAST writes what a FAST login changes: the waiting token promoted (if
+// no concurrent login did it first), the counter (only upward: a concurrent
+// replay loses here), the use.
+func (s *Store) recordFAST(ctx context.Context, id string, seenNext []byte, promoted bool, count int64, addr string, now time.Time) error {
+	return s.tx(ctx, "record FAST use", func(tx *sql.Tx) ([]Event, error) {
 		if promoted {
-			_, err = tx.ExecContext(ctx, `UPDATE credentials SET sealed_key_id = next_key_id, sealed_secret = next_secret,
-				expires_at = next_expires_at, next_key_id = NULL, next_secret = NULL, next_expires_at = NULL,
-				last_count = $1, last_used_at = $2, last_used_addr = $3 WHERE id = $4`, last, toDB(now), clientAddr, r.id)
-		} else {
-			_, err = tx.ExecContext(ctx, `UPDATE credentials SET last_count = $1, last_used_at = $2, last_used_addr = $3
-				WHERE id = $4`, last, toDB(now), clientAddr, r.id)
+			if _, err := tx.ExecContext(ctx, `UPDATE credentials SET sealed_key_id = next_key_id, sealed_secret = next_secret,
+				expires_at = next_expires_at, next_key_id = NULL, next_secret = NULL, next_expires_at = NULL
+				WHERE id = $1 AND next_secret = $2`, id, seenNext); err != nil {
+				return nil, err
+			}
 		}
-		v = VerifiedFAST{FASTToken: FASTToken{ID: r.id, GrantID: r.grant, Owner: jid, UserAgentID: userAgentID,
-			Label: r.label, Mechanism: r.mech, CreatedAt: fromDB(r.created), ExpiresAt: fromDB(r.expires),
-			LastUsedAt: fromDB(toDB(now)), LastUsedAddr: clientAddr},
-			Token: Secret{string(tok)}, NeedsRecheck: now.Sub(fromDB(r.checked)) >= s.recheck}
+		if count >= 0 {
+			res, err := tx.ExecContext(ctx, `UPDATE credentials SET last_count = $1
+				WHERE id = $2 AND (last_count IS NULL OR last_count < $1)`, count, id)
+			if err != nil {
+				return nil, err
+			}
+			if err := oneRow(res); errors.Is(err, ErrNotFound) {
+				return nil, ErrReplayed
+			} else if err != nil {
+				return nil, err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE credentials SET last_used_at = $1, last_used_addr = $2 WHERE id = $3`,
+			toDB(now), addr, id)
 		return nil, err
 	})
-	if err != nil {
-		return VerifiedFAST{}, err
-	}
-	return v, nil
 }
 
 // fastRow is one device's row as VerifyFAST reads it.
 type fastRow struct {
 	id, grant, label, mech                   string
 	created, expires, nextExpires, lastCount sql.NullInt64
-	revoked, checked, disabled               sql.NullInt64
-	keyID, nextKeyID                         sql.NullString
+	lastUsed, revoked, checked, disabled     sql.NullInt64
+	keyID, nextKeyID, lastAddr               sql.NullString
 	sealed, next                             []byte
 }
 

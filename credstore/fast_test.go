@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -193,6 +195,36 @@ func TestVerifyRecordsAgent(t *testing.T) {
 		got := list[0].LastUsedAgent
 		if !strings.HasPrefix(got, "Conversations[31m x") || len(got) != MaxLabelLength || strings.ContainsRune(got, 0x1b) {
 			t.Fatalf("last used agent %q", got)
+		}
+	})
+}
+
+// TestFASTCounterRaces: logins racing with the same counter (a replayed
+// 0-RTT message) let exactly one in.
+func TestFASTCounterRaces(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := b.open(t)
+		ap, _ := create(t, s, alice, "laptop")
+		_, secret := issueFAST(t, s, ap.GrantID, time.Now().Add(time.Hour))
+		const n = 8
+		var wg sync.WaitGroup
+		var ok, replayed atomic.Int32
+		for range n {
+			wg.Go(func() {
+				_, err := s.VerifyFAST(t.Context(), alice.JID, device, "HT-SHA-256-NONE", 1, "", is(secret))
+				switch {
+				case err == nil:
+					ok.Add(1)
+				case errors.Is(err, ErrReplayed):
+					replayed.Add(1)
+				default:
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if ok.Load() != 1 || replayed.Load() != n-1 {
+			t.Fatalf("%d logins in and %d refused as replays, want 1 and %d", ok.Load(), replayed.Load(), n-1)
 		}
 	})
 }
