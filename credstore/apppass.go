@@ -28,6 +28,8 @@ type AppPassword struct {
 	CreatedAt     time.Time
 	LastUsedAt    time.Time // zero: never used
 	LastUsedAddr  string
+	LastUsedAgent string // what the client called itself (XEP-0388), if it said
+
 	RevokedAt     time.Time // zero: active
 	RevokedReason string
 }
@@ -128,7 +130,7 @@ func (s *Store) List(ctx context.Context, jid string) ([]AppPassword, error) {
 		return nil, s.fail("list", ErrClosed)
 	}
 	rows, err := s.read.QueryContext(ctx, `SELECT id, grant_id, owner_jid, label, created_at,
-			last_used_at, last_used_addr, revoked_at, revoked_reason
+			last_used_at, last_used_addr, last_used_agent, revoked_at, revoked_reason
 		FROM credentials WHERE owner_jid = $1 AND kind = $2 ORDER BY created_at DESC, id`,
 		jid, string(kindAppPassword))
 	if err != nil {
@@ -139,13 +141,13 @@ func (s *Store) List(ctx context.Context, jid string) ([]AppPassword, error) {
 	for rows.Next() {
 		var ap AppPassword
 		var created, lastUsed, revoked sql.NullInt64
-		var lastAddr, reason sql.NullString
+		var lastAddr, lastAgent, reason sql.NullString
 		if err := rows.Scan(&ap.ID, &ap.GrantID, &ap.Owner, &ap.Label, &created,
-			&lastUsed, &lastAddr, &revoked, &reason); err != nil {
+			&lastUsed, &lastAddr, &lastAgent, &revoked, &reason); err != nil {
 			return nil, s.fail("list", err)
 		}
 		ap.CreatedAt, ap.LastUsedAt, ap.RevokedAt = fromDB(created), fromDB(lastUsed), fromDB(revoked)
-		ap.LastUsedAddr, ap.RevokedReason = lastAddr.String, reason.String
+		ap.LastUsedAddr, ap.LastUsedAgent, ap.RevokedReason = lastAddr.String, lastAgent.String, reason.String
 		out = append(out, ap)
 	}
 	if err := rows.Err(); err != nil {
@@ -157,7 +159,8 @@ func (s *Store) List(ctx context.Context, jid string) ([]AppPassword, error) {
 // ReasonRevokedByUser is the reason Revoke records.
 const ReasonRevokedByUser = "revoked by user"
 
-// Revoke revokes one of the owner's app passwords and announces it.
+// Revoke revokes one of the owner's app passwords (or FAST tokens), and the
+// FAST tokens minted by logins with it, and announces each.
 // Another owner's id, or one already revoked: ErrNotFound.
 func (s *Store) Revoke(ctx context.Context, jid, id string) error {
 	return s.tx(ctx, "revoke", func(tx *sql.Tx) ([]Event, error) {
@@ -171,7 +174,8 @@ func (s *Store) Revoke(ctx context.Context, jid, id string) error {
 		if err != nil {
 			return nil, err
 		}
-		return []Event{{Kind: EventCredentialRevoked, Owner: jid, GrantID: grantID,
-			CredentialID: id, Reason: ReasonRevokedByUser}}, nil
+		children, err := revokeChildren(ctx, tx, jid, id, s.now())
+		return append([]Event{{Kind: EventCredentialRevoked, Owner: jid, GrantID: grantID,
+			CredentialID: id, Reason: ReasonRevokedByUser}}, children...), err
 	})
 }

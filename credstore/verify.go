@@ -6,7 +6,10 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Verified is what a successful Verify learned.
@@ -24,6 +27,13 @@ type Verified struct {
 // ErrNotFound. Revoked, or its grant disabled: ErrRevoked. The last use is
 // recorded at most once per Config.UseRecordingStep per address.
 func (s *Store) Verify(ctx context.Context, jid, password, clientAddr string) (Verified, error) {
+	return s.VerifyFrom(ctx, jid, password, clientAddr, "")
+}
+
+// VerifyFrom is Verify that also records what the client calls itself
+// (agent, at most MaxLabelLength characters kept) with the use.
+func (s *Store) VerifyFrom(ctx context.Context, jid, password, clientAddr, agent string) (Verified, error) {
+	agent = cleanAgent(agent)
 	norm, ok := normalizePassword(password)
 	if !ok {
 		return Verified{}, fmt.Errorf("credstore: verify: %w", ErrNotFound)
@@ -33,15 +43,15 @@ func (s *Store) Verify(ctx context.Context, jid, password, clientAddr string) (V
 	}
 	var v Verified
 	var created, lastUsed, revoked, checked, disabled sql.NullInt64
-	var lastAddr, revokedReason, disabledReason sql.NullString
+	var lastAddr, lastAgent, revokedReason, disabledReason sql.NullString
 	err := s.read.QueryRowContext(ctx, `SELECT c.id, c.grant_id, c.owner_jid, c.label, c.created_at,
-			c.last_used_at, c.last_used_addr, c.revoked_at, c.revoked_reason,
+			c.last_used_at, c.last_used_addr, c.last_used_agent, c.revoked_at, c.revoked_reason,
 			g.owner_sub, g.last_checked_at, g.disabled_at, g.disabled_reason
 		FROM credentials c JOIN grants g ON g.id = c.grant_id
 		WHERE c.secret_hash = $1 AND c.kind = $2`,
 		secretHash(s.hashKey, kindAppPassword, norm), string(kindAppPassword)).Scan(
 		&v.ID, &v.GrantID, &v.Owner, &v.Label, &created,
-		&lastUsed, &lastAddr, &revoked, &revokedReason,
+		&lastUsed, &lastAddr, &lastAgent, &revoked, &revokedReason,
 		&v.Subject, &checked, &disabled, &disabledReason)
 	if errors.Is(err, sql.ErrNoRows) {
 		return Verified{}, fmt.Errorf("credstore: verify: %w", ErrNotFound)
@@ -58,22 +68,38 @@ func (s *Store) Verify(ctx context.Context, jid, password, clientAddr string) (V
 		return Verified{}, fmt.Errorf("credstore: verify: %w", ErrRevoked)
 	}
 	now := s.now()
-	v.CreatedAt, v.LastUsedAt, v.LastUsedAddr = fromDB(created), fromDB(lastUsed), lastAddr.String
+	v.CreatedAt, v.LastUsedAt, v.LastUsedAddr, v.LastUsedAgent = fromDB(created), fromDB(lastUsed), lastAddr.String, lastAgent.String
 	v.NeedsRecheck = now.Sub(fromDB(checked)) >= s.recheck
-	if v.LastUsedAddr != clientAddr || now.Sub(v.LastUsedAt) >= s.useStep {
-		if err := s.recordUse(ctx, v.ID, clientAddr, now); err != nil {
+	if v.LastUsedAddr != clientAddr || v.LastUsedAgent != agent || now.Sub(v.LastUsedAt) >= s.useStep {
+		if err := s.recordUse(ctx, v.ID, clientAddr, agent, now); err != nil {
 			return Verified{}, err
 		}
-		v.LastUsedAt, v.LastUsedAddr = fromDB(toDB(now)), clientAddr
+		v.LastUsedAt, v.LastUsedAddr, v.LastUsedAgent = fromDB(toDB(now)), clientAddr, agent
 	}
 	return v, nil
 }
 
-func (s *Store) recordUse(ctx context.Context, id, addr string, at time.Time) error {
+func (s *Store) recordUse(ctx context.Context, id, addr, agent string, at time.Time) error {
 	_, err := s.write.ExecContext(ctx,
-		`UPDATE credentials SET last_used_at = $1, last_used_addr = $2 WHERE id = $3`, toDB(at), addr, id)
+		`UPDATE credentials SET last_used_at = $1, last_used_addr = $2, last_used_agent = $3 WHERE id = $4`,
+		toDB(at), addr, sql.NullString{String: agent, Valid: agent != ""}, id)
 	if err != nil {
 		return s.fail("record use", err)
 	}
 	return nil
+}
+
+// cleanAgent keeps what a client calls itself printable and short.
+func cleanAgent(agent string) string {
+	agent = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) || r == utf8.RuneError {
+			return -1
+		}
+		return r
+	}, strings.TrimSpace(agent))
+	for utf8.RuneCountInString(agent) > MaxLabelLength {
+		_, n := utf8.DecodeLastRuneInString(agent)
+		agent = agent[:len(agent)-n]
+	}
+	return agent
 }

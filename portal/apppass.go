@@ -10,8 +10,9 @@ import (
 
 // notices are the fixed messages a redirect may ask for (never echoed input).
 var notices = map[string]string{
-	"signed-out": "You are signed out.",
-	"revoked":    "The app password was revoked. Apps using it can no longer log in.",
+	"signed-out":   "You are signed out.",
+	"revoked":      "The app password was revoked. Apps using it can no longer log in.",
+	"fast-revoked": "The device's quick-login token was revoked. It is signed out and must log in with an app password again.",
 }
 
 // home is the sign-in page, or the signed-in user's settings and passwords.
@@ -23,6 +24,10 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	list, err := h.cfg.Store.List(r.Context(), sess.owner.JID)
+	var devices []credstore.FASTToken
+	if err == nil {
+		devices, err = h.cfg.Store.ListFAST(r.Context(), sess.owner.JID)
+	}
 	if err != nil {
 		h.cfg.Logger.Error().Err(err).Msg("portal: listing app passwords")
 		h.fail(w, r, http.StatusServiceUnavailable, "Temporarily unavailable",
@@ -31,7 +36,7 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 	}
 	h.render(w, http.StatusOK, "home.html", view{
 		Title: "Your XMPP account", JID: sess.owner.JID, CSRF: sess.csrf, Notice: notice,
-		Server: h.cfg.ServerHost, Ports: h.cfg.Ports, Passwords: list, MaxLabel: credstore.MaxLabelLength,
+		Server: h.cfg.ServerHost, Ports: h.cfg.Ports, Passwords: list, Devices: devices, MaxLabel: credstore.MaxLabelLength,
 	})
 }
 
@@ -98,5 +103,9 @@ func (h *Handler) revokeAppPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.cfg.Logger.Info().Str("jid", sess.owner.JID).Str("credential", id).Msg("portal: app password revoked")
-	http.Redirect(w, r, h.base+"/?notice=revoked", http.StatusSeeOther)
+	notice := "revoked"
+	if r.PostForm.Get("kind") == "fast" { // the same store call ends a FAST token
+		notice = "fast-revoked"
+	}
+	http.Redirect(w, r, h.base+"/?notice="+notice, http.StatusSeeOther)
 }

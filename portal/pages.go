@@ -51,6 +51,7 @@ type view struct {
 	Server    string
 	Ports     []Port
 	Passwords []credstore.AppPassword
+	Devices   []credstore.FASTToken // FAST tokens, one per device
 	MaxLabel  int
 
 	// created: the new password, shown this once

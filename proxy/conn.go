@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/saslauth"
 )
 
 const (
@@ -60,7 +62,10 @@ type conn struct {
 	sni        string // Direct TLS server name, the domain when 'to' is missing
 	elements   int
 	failures   int
-	mech       string // mechanism of the last <auth/>, for logs
+	mech       string              // mechanism of the last <auth/>, for logs
+	sasl2      bool                // the last SASL element was SASL2's (XEP-0388)
+	fastIn     *saslauth.FASTInput // the current exchange is a FAST token login
+	agent      string              // the current SASL2 exchange's user-agent software and device
 
 	remoteIP netip.Addr
 	client   netip.Prefix // remoteIP as per-client limits see it
@@ -134,7 +139,7 @@ func (c *conn) preAuth() (*loginResult, error) {
 	if err := c.openStream(); err != nil {
 		return nil, err
 	}
-	if err := c.write(featuresSASL(c.domain.SASL.Mechanisms())); err != nil {
+	if err := c.write(c.featuresAuth()); err != nil {
 		return nil, err
 	}
 	return c.authenticate()

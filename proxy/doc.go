@@ -20,7 +20,9 @@
 // limits.go and loginguard.go (per-client rates, failed-login throttle), tls.go
 // (handshakes, certificate choice), conn.go (the state machine up to <success/>),
 // xmlin.go and xmlout.go (the restricted pre-auth XML stream), sasl.go (driving a
-// saslauth.Session), relay.go (handoff and close semantics), relaydir.go (one
+// saslauth.Session), sasl2.go and sasl2req.go (SASL2, XEP-0388), bind2.go (Bind2,
+// XEP-0386, through upstream.Restart), sm.go (inline XEP-0198), fast.go (FAST,
+// XEP-0484), relay.go (handoff and close semantics), relaydir.go (one
 // direction's copy loop and parking), relayread.go, readable_*.go and reactor_*.go
 // (idle sessions without parked buffers or goroutines).
 //
@@ -39,6 +41,8 @@
 // comments, processing instructions or DTDs. After it the
 // proxy never parses again: the client's restart header, bind, stream management and
 // everything else belong to the upstream server and cross the proxy byte for byte.
+// A SASL2 client asks for binding and stream management inside <authenticate/>: the
+// proxy does them upstream before <success/>, then relays the same way.
 //
 // The package does not know OAuth, HTTP or how the upstream login works; it does not
 // do XMPP server-to-server, WebSocket or BOSH, and it does not rewrite stanzas.

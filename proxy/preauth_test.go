@@ -31,12 +31,18 @@ func TestStartTLSIsAllThatIsOfferedBeforeTLS(t *testing.T) {
 	}
 }
 
+// TestSASLOfferedAfterStartTLS: after TLS, legacy SASL and SASL2 (with inline
+// stream management and Bind2, itself with stream management and carbons)
+// offer the same mechanisms.
 func TestSASLOfferedAfterStartTLS(t *testing.T) {
 	e := newEnv(t, nil)
 	c := e.dial(e.addr)
 	c.startTLS(e.pool)
 	got := c.seen.String()
-	want := "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>OAUTHBEARER</mechanism><mechanism>PLAIN</mechanism></mechanisms></stream:features>"
+	want := "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>OAUTHBEARER</mechanism><mechanism>PLAIN</mechanism></mechanisms>" +
+		"<authentication xmlns='urn:xmpp:sasl:2'><mechanism>OAUTHBEARER</mechanism><mechanism>PLAIN</mechanism>" +
+		"<inline><sm xmlns='urn:xmpp:sm:3'/><bind xmlns='urn:xmpp:bind:0'><inline><feature var='urn:xmpp:sm:3'/><feature var='urn:xmpp:carbons:2'/></inline></bind>" +
+		"</inline></authentication></stream:features>"
 	if !strings.HasSuffix(got, want) {
 		t.Errorf("features after TLS: %q, want suffix %q", got, want)
 	}

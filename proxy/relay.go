@@ -78,7 +78,10 @@ func (c *conn) handoff(l *loginResult) bool {
 	// A logger with context costs half a KiB; an idle session should not keep one.
 	c.log = zerolog.Nop()
 
-	toClient := saslSuccess(l.successData)
+	toClient := l.clientPrefix
+	if toClient == nil {
+		toClient = saslSuccess(l.successData)
+	}
 	toClient = append(toClient, l.session.Buffered...)
 	pending, _ := c.br.Peek(c.br.Buffered()) // never fails for Buffered() bytes
 	// The newline a client sends after </auth> belonged to the old stream; before

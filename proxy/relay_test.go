@@ -144,7 +144,7 @@ func TestNoGoroutineLeak(t *testing.T) {
 	e := newEnv(t, func(c net.Conn) {
 		_, _, _ = answerRestart(c)
 		_, _ = io.Copy(io.Discard, c)
-	})
+	}, func(c *Config) { c.Limits.ConnectionBurst = 100 }) // 61 connections from one IP, faster than the default rate refills
 	before := warmGoroutines(t, e)
 	for i := 0; i < 30; i++ {
 		c := e.login()

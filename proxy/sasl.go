@@ -18,6 +18,9 @@ type loginResult struct {
 	session     *upstream.Session
 	result      saslauth.Result
 	successData []byte // additional data for <success/>, normally none
+	// clientPrefix, when set, goes to the client instead of a legacy <success/>
+	// (SASL2: <success/> and the features of the stream that goes on).
+	clientPrefix []byte
 }
 
 var (
@@ -37,26 +40,22 @@ func (c *conn) authenticate() (*loginResult, error) {
 			return nil, err
 		}
 		var f *saslauth.Failure
+		c.sasl2 = el.name.Space == nsSASL2
+		c.fastIn = nil
 		switch {
-		case isSASL(el, "auth"):
+		case el.name == xml.Name{Space: nsSASL, Local: "auth"}, el.name == xml.Name{Space: nsSASL2, Local: "authenticate"}:
 			var res *loginResult
-			res, f, err = c.exchange(el)
+			res, f, err = c.attempt(el)
 			if err != nil {
 				return nil, err
 			}
 			if f == nil {
-				res.session, f, err = c.loginUpstream(res.result)
-				if err != nil {
-					return nil, err
-				}
-				if f == nil {
-					c.s.cfg.Observer.SASL(mechanismLabel(c.mech), "success")
-					return res, nil
-				}
+				c.s.cfg.Observer.SASL(mechanismLabel(c.mech), "success")
+				return res, nil
 			}
-		case isSASL(el, "abort"):
+		case c.isSASL(el, "abort"):
 			f = &saslauth.Failure{Condition: saslauth.Aborted}
-		case isSASL(el, "response"):
+		case c.isSASL(el, "response"):
 			f = &saslauth.Failure{Condition: saslauth.MalformedRequest, Cause: errStrayResponse}
 		default:
 			return nil, unexpected(el)
@@ -67,26 +66,41 @@ func (c *conn) authenticate() (*loginResult, error) {
 	}
 }
 
-// exchange runs one SASL exchange that began with el (an <auth/>). It returns the
-// result, or the failure to report, or an error that ends the connection.
-func (c *conn) exchange(el *element) (*loginResult, *saslauth.Failure, error) {
+// attempt runs one legacy SASL exchange that began with el (an <auth/>) and the
+// upstream login, or its SASL2 form (sasl2.go).
+func (c *conn) attempt(el *element) (*loginResult, *saslauth.Failure, error) {
+	if c.sasl2 {
+		return c.attempt2(el)
+	}
 	mech, _ := el.attrValue("mechanism")
 	c.mech = mech
 	if mech == "" {
 		return nil, &saslauth.Failure{Condition: saslauth.InvalidMechanism, Cause: errNoMechanism}, nil
 	}
-	sess, err := c.domain.SASL.Start(mech)
+	initial, initialErr := decodeSASL(el.text)
+	res, f, err := c.exchange(mech, initial, initialErr)
+	if f != nil || err != nil {
+		return nil, f, err
+	}
+	res.session, f, err = c.loginUpstream(res.result)
+	if f != nil || err != nil {
+		return nil, f, err
+	}
+	return res, nil, nil
+}
+
+// exchange runs one SASL exchange of mech that began with initial (or the error
+// decoding it). It returns the result, or the failure to report, or an error that
+// ends the connection.
+func (c *conn) exchange(mech string, resp []byte, initialErr error) (*loginResult, *saslauth.Failure, error) {
+	sess, err := c.startSASL(mech)
 	if err != nil {
 		return nil, asFailure(err), nil
 	}
-	resp, err := decodeSASL(el.text)
-	if err != nil {
-		return nil, &saslauth.Failure{Condition: saslauth.MalformedRequest, Cause: err}, nil
+	if initialErr != nil {
+		return nil, &saslauth.Failure{Condition: saslauth.MalformedRequest, Cause: initialErr}, nil
 	}
-	actx := c.ctx
-	if c.remoteIP.IsValid() {
-		actx = saslauth.WithClientAddr(c.ctx, c.remoteIP.String())
-	}
+	actx := c.authContext()
 	for step := 0; ; step++ {
 		challenge, done, err := sess.Next(actx, resp)
 		if err != nil {
@@ -101,7 +115,7 @@ func (c *conn) exchange(el *element) (*loginResult, *saslauth.Failure, error) {
 		if step >= maxSASLSteps {
 			return nil, &saslauth.Failure{Condition: saslauth.MalformedRequest, Cause: errTooManySteps}, nil
 		}
-		if err := c.write(saslChallenge(challenge)); err != nil {
+		if err := c.write(c.challengeXML(challenge)); err != nil {
 			return nil, nil, err
 		}
 		el, err := c.next(inSASL)
@@ -109,14 +123,14 @@ func (c *conn) exchange(el *element) (*loginResult, *saslauth.Failure, error) {
 			return nil, nil, err
 		}
 		switch {
-		case isSASL(el, "response"):
+		case c.isSASL(el, "response"):
 			if resp, err = decodeSASL(el.text); err != nil {
 				return nil, &saslauth.Failure{Condition: saslauth.MalformedRequest, Cause: err}, nil
 			}
 			if resp == nil {
 				resp = []byte{} // an empty <response/> is an empty response
 			}
-		case isSASL(el, "abort"):
+		case c.isSASL(el, "abort"):
 			return nil, &saslauth.Failure{Condition: saslauth.Aborted}, nil
 		default:
 			return nil, nil, unexpected(el)
@@ -155,7 +169,7 @@ func (c *conn) failed(f *saslauth.Failure) error {
 	c.failures++
 	c.s.cfg.Observer.SASL(mechanismLabel(c.mech), f.Condition)
 	c.log.Info().Str("mechanism", c.mech).Str("sasl_failure", f.Condition).AnErr("cause", f.Cause).Int("attempt", c.failures).Msg("authentication failed")
-	if err := c.write(saslFailure(f.Condition, f.Text)); err != nil {
+	if err := c.write(c.failureXML(f)); err != nil {
 		return err
 	}
 	if c.failures >= c.s.cfg.MaxAuthAttempts {
@@ -173,10 +187,16 @@ func asFailure(err error) *saslauth.Failure {
 	return &saslauth.Failure{Condition: saslauth.TemporaryAuthFailure, Cause: err}
 }
 
-func inSASL(n xml.Name) bool { return n.Space == nsSASL }
+func inSASL(n xml.Name) bool { return n.Space == nsSASL || n.Space == nsSASL2 }
 
-func isSASL(el *element, local string) bool {
-	return el.name.Space == nsSASL && el.name.Local == local
+// isSASL: el is the SASL element local of the dialect the current exchange
+// speaks (c.sasl2), so a legacy <response/> cannot answer a SASL2 challenge.
+func (c *conn) isSASL(el *element, local string) bool {
+	ns := nsSASL
+	if c.sasl2 {
+		ns = nsSASL2
+	}
+	return el.name.Space == ns && el.name.Local == local
 }
 
 // unexpected is the stream error for an element that has no place before
@@ -215,6 +235,8 @@ func mechanismLabel(mech string) string {
 	switch mech {
 	case saslauth.MechPlain, saslauth.MechOAuthBearer:
 		return mech
+	case saslauth.MechHTNone, saslauth.MechHTUniq, saslauth.MechHTEndp, saslauth.MechHTExpr:
+		return "FAST"
 	case "":
 		return "none"
 	}

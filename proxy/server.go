@@ -46,6 +46,8 @@ type Domain struct {
 	SASL saslauth.Config
 	// Upstream logs users of this domain in upstream.
 	Upstream Upstream
+	// FAST mints XEP-0484 tokens; with SASL.FAST set, SASL2 offers FAST.
+	FAST FASTTokens
 }
 
 // Config configures a Server. Zero values of the limits mean their defaults.
@@ -160,6 +162,9 @@ func New(cfg Config) (*Server, error) {
 		d.Name = name
 		if d.SASL.Authenticator != nil {
 			d.SASL.Authenticator = guardedAuthenticator{inner: d.SASL.Authenticator, guard: guard, observer: cfg.Observer}
+		}
+		if d.SASL.FAST != nil {
+			d.SASL.FAST = guardedFAST{inner: d.SASL.FAST, g: guardedAuthenticator{guard: guard, observer: cfg.Observer}}
 		}
 		domains[name] = &d
 	}

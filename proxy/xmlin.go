@@ -77,11 +77,12 @@ func newStreamReader(br *bufio.Reader, max int) *streamReader {
 	return sr
 }
 
-// element is one first-level child of the stream.
+// element is one first-level child of the stream, or (SASL2) a child of one.
 type element struct {
-	name xml.Name
-	attr []xml.Attr
-	text []byte // character data directly inside the element
+	name     xml.Name
+	attr     []xml.Attr
+	text     []byte     // character data directly inside the element
+	children []*element // kept elements only
 }
 
 func (e *element) attrValue(local string) (string, bool) {
@@ -140,8 +141,9 @@ func (sr *streamReader) header() (xml.StartElement, error) {
 func (sr *streamReader) next(want func(xml.Name) bool) (*element, error) {
 	sr.lr.left = sr.max
 	var el *element
+	var open []*element // the kept elements the decoder is inside, el first
 	depth := 0
-	keep := false // want accepted the element: keep its attributes and text
+	keep := false // want accepted the element: keep its attributes, text and children
 	for {
 		tok, err := sr.token()
 		if err != nil {
@@ -157,9 +159,15 @@ func (sr *streamReader) next(want func(xml.Name) bool) (*element, error) {
 				el = &element{name: t.Name}
 				if keep = want(t.Name); keep {
 					el.attr = t.Copy().Attr
+					open = append(open[:0], el)
 				} else if t.Name == (xml.Name{Space: nsStream, Local: "stream"}) {
 					return el, nil // a nested stream header never ends: refuse it now
 				}
+			} else if keep {
+				child := &element{name: t.Name, attr: t.Copy().Attr}
+				parent := open[len(open)-1]
+				parent.children = append(parent.children, child)
+				open = append(open, child)
 			}
 		case xml.EndElement:
 			if depth == 0 {
@@ -169,15 +177,19 @@ func (sr *streamReader) next(want func(xml.Name) bool) (*element, error) {
 			if depth == 0 {
 				return el, nil
 			}
+			if keep {
+				open = open[:len(open)-1]
+			}
 		case xml.CharData:
 			switch depth {
 			case 0:
 				if len(bytes.TrimSpace(t)) != 0 {
 					return nil, errStreamText
 				}
-			case 1:
+			default:
 				if keep {
-					el.text = append(el.text, t...)
+					cur := open[len(open)-1]
+					cur.text = append(cur.text, t...)
 				}
 			}
 		}

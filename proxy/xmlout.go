@@ -73,19 +73,6 @@ const (
 	tlsFailure = "<failure xmlns='" + nsTLS + "'/>" + streamClose
 )
 
-// featuresSASL offers mechs after TLS.
-func featuresSASL(mechs []string) []byte {
-	var b bytes.Buffer
-	b.WriteString("<stream:features><mechanisms xmlns='" + nsSASL + "'>")
-	for _, m := range mechs {
-		b.WriteString("<mechanism>")
-		escape(&b, m)
-		b.WriteString("</mechanism>")
-	}
-	b.WriteString("</mechanisms></stream:features>")
-	return b.Bytes()
-}
-
 // saslFailure is <failure><cond/>[<text/>]</failure> (RFC 6120 section 6.5).
 func saslFailure(cond, text string) []byte {
 	var b bytes.Buffer

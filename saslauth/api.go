@@ -97,6 +97,8 @@ type Config struct {
 	AllowPlain bool
 	// AllowOAuthBearer offers OAUTHBEARER (a token validation method exists).
 	AllowOAuthBearer bool
+	// FAST, when set, checks XEP-0484 token logins (StartFAST).
+	FAST FASTVerifier
 	// Scope and DiscoveryURL go into the RFC 7628 / XEP-0493 error challenge.
 	Scope        string
 	DiscoveryURL string

@@ -16,3 +16,18 @@ func ClientAddr(ctx context.Context) string {
 	a, _ := ctx.Value(clientAddrKey{}).(string)
 	return a
 }
+
+type clientAgentKey struct{}
+
+// WithClientAgent tells an Authenticator, through ctx, what the client calls
+// itself (XEP-0388 user-agent software and device), e.g. to show beside an
+// app password's last use. The client's words: display them escaped.
+func WithClientAgent(ctx context.Context, agent string) context.Context {
+	return context.WithValue(ctx, clientAgentKey{}, agent)
+}
+
+// ClientAgent is the text WithClientAgent put in ctx, or "".
+func ClientAgent(ctx context.Context) string {
+	a, _ := ctx.Value(clientAgentKey{}).(string)
+	return a
+}

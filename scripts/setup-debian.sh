@@ -5,6 +5,7 @@
 # headless browser that signs in on the self-service page) and their tools.
 # Idempotent: does nothing when everything is already there.
 set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
 
 need=()
 for bin in prosody prosodyctl lua5.4 erl glewlwyd sqlite3 openssl jq curl go-sendxmpp docker-compose systemd-analyze chromium haproxy; do
@@ -15,7 +16,8 @@ dpkg -s lua-unbound >/dev/null 2>&1 || need+=(lua-unbound)
 compgen -G '/usr/lib/*/ejabberd-*/ebin/ejabberd.app' >/dev/null || need+=(ejabberd)
 # Debian puts initdb and postgres in a versioned directory, not on PATH.
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
-[ ${#need[@]} -eq 0 ] && exit 0
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
+[ ${#need[@]} -eq 0 ] && exec bash "$here/setup-node-clients.sh"
 
 echo "setup: installing Debian packages for: ${need[*]}" >&2
 sudo=""
@@ -31,6 +33,7 @@ $sudo apt-get update -qq
 echo 'glewlwyd glewlwyd/config_type select No configuration' | $sudo debconf-set-selections
 $sudo apt-get install -y -qq --no-install-recommends \
   prosody lua-unbound ejabberd glewlwyd sqlite3 openssl jq curl go-sendxmpp ca-certificates postgresql chromium haproxy \
+  $(printf '%s\n' "${need[@]}" | grep -x -e nodejs -e npm || true) \
   docker-compose systemd >/dev/null
 # A half-configured glewlwyd from an earlier run without the preseed recovers here.
 $sudo dpkg --configure -a
@@ -41,3 +44,5 @@ if [ "$had_ejabberd" = 0 ] && [ -d /run/systemd/system ]; then
   echo "setup: stopping and disabling the packaged ejabberd service (tests start their own)" >&2
   $sudo systemctl disable --now ejabberd >/dev/null 2>&1 || true
 fi
+# The xmpp.js test client (SASL2, Bind2, FAST, inline stream management).
+bash "$here/setup-node-clients.sh"

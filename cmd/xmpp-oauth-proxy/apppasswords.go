@@ -90,7 +90,11 @@ func listAppPasswords(ctx context.Context, out io.Writer, s *credstore.Store, ji
 	if err != nil {
 		return err
 	}
-	if len(aps) == 0 {
+	devices, err := s.ListFAST(ctx, jid)
+	if err != nil {
+		return err
+	}
+	if len(aps) == 0 && len(devices) == 0 {
 		fmt.Fprintf(out, "%s has no app passwords\n", jid)
 		return nil
 	}
@@ -102,6 +106,10 @@ func listAppPasswords(ctx context.Context, out io.Writer, s *credstore.Store, ji
 			state = "revoked " + stamp(ap.RevokedAt) + " (" + ap.RevokedReason + ")"
 		}
 		fmt.Fprintf(w, "%s\t%q\t%s\t%s\t%s\t%s\n", ap.ID, ap.Label, stamp(ap.CreatedAt), stamp(ap.LastUsedAt), ap.LastUsedAddr, state)
+	}
+	for _, d := range devices { // FAST tokens (XEP-0484): listed while active
+		fmt.Fprintf(w, "%s\t%q\t%s\t%s\t%s\t%s\n", d.ID, d.Label, stamp(d.CreatedAt), stamp(d.LastUsedAt), d.LastUsedAddr,
+			"active FAST token ("+d.Mechanism+"), expires "+stamp(d.ExpiresAt))
 	}
 	return w.Flush()
 }
@@ -119,6 +127,7 @@ func revokeAppPasswords(ctx context.Context, out io.Writer, s *credstore.Store, 
 				ids = append(ids, ap.ID)
 			}
 		}
+
 	}
 	for _, one := range ids {
 		if err := s.Revoke(ctx, jid, one); err != nil {
@@ -129,7 +138,22 @@ func revokeAppPasswords(ctx context.Context, out io.Writer, s *credstore.Store, 
 		}
 		fmt.Fprintf(out, "revoked %s\n", one)
 	}
-	if len(ids) == 0 {
+	revoked := len(ids)
+	if id == "" {
+		// --all: FAST tokens too (those its app passwords minted went with them).
+		devices, err := s.ListFAST(ctx, jid)
+		if err != nil {
+			return err
+		}
+		for _, d := range devices {
+			if err := s.Revoke(ctx, jid, d.ID); err != nil {
+				return err
+			}
+			fmt.Fprintf(out, "revoked FAST token %s\n", d.ID)
+		}
+		revoked += len(devices)
+	}
+	if revoked == 0 {
 		fmt.Fprintf(out, "%s has no active app passwords\n", jid)
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/credstore"
 	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/app"
@@ -41,17 +42,28 @@ func TestAppPasswordsCommand(t *testing.T) {
 		}
 		secrets, ids = append(secrets, sec.Reveal()), append(ids, ap.ID)
 	}
+	// A FAST token minted by a login with the laptop's password.
+	laptop, err := s.Verify(ctx, "alice@example.org", secrets[1], "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fast, _, err := s.IssueFASTToken(ctx, credstore.NewFASTToken{Owner: "alice@example.org", GrantID: laptop.GrantID,
+		UserAgentID: "ua-1", Label: "Monal", Mechanism: "HT-SHA-256-NONE", Expires: time.Now().Add(time.Hour), ParentID: laptop.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
 	s.Close()
 
 	out, err := run(t, "app-passwords", "list", "-c", path, "--user", "Alice@Example.org")
-	if err != nil || !strings.Contains(out, "phone") || !strings.Contains(out, ids[1]) || strings.Count(out, "active") != 2 {
+	if err != nil || !strings.Contains(out, "phone") || !strings.Contains(out, ids[1]) || strings.Count(out, "active") != 3 ||
+		!strings.Contains(out, fast.ID) || !strings.Contains(out, "FAST token (HT-SHA-256-NONE)") {
 		t.Fatalf("list: %v\n%s", err, out)
 	}
 	if out, err = run(t, "app-passwords", "revoke", "-c", path, "--user", "alice@example.org", "--id", ids[0]); err != nil {
 		t.Fatalf("revoke: %v\n%s", err, out)
 	}
 	out, _ = run(t, "app-passwords", "list", "-c", path, "--user", "alice@example.org")
-	if strings.Count(out, "active") != 1 || !strings.Contains(out, "revoked by user") {
+	if strings.Count(out, "active") != 2 || !strings.Contains(out, "revoked by user") {
 		t.Fatalf("after revoke:\n%s", out)
 	}
 	if _, err := run(t, "app-passwords", "revoke", "-c", path, "--user", "alice@example.org", "--id", ids[0]); err == nil {

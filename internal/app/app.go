@@ -121,10 +121,15 @@ func New(cfg *config.Config, log zerolog.Logger) (*App, error) {
 		// PLAIN needs the password grant (whose token also serves the token strategy)
 		// or app passwords, which only the managed strategy can log in with.
 		allowPlain := cfg.OAuth.ResourceOwnerPassword && a.oauth.CanPassword()
+		var fast *fastStore
 		if a.store != nil && d.Upstream.Credentials == "managed" {
 			domainAuth = appPasswordAuthenticator{store: a.store, checker: a.checker, next: auth,
 				grant: allowPlain, domain: strings.ToLower(d.Name), metrics: a.metrics}
 			allowPlain = true
+			if cfg.AppPasswords.FASTTokenLifetime > 0 {
+				fast = &fastStore{store: a.store, checker: a.checker, domain: strings.ToLower(d.Name),
+					lifetime: cfg.AppPasswords.FASTTokenLifetime}
+			}
 		}
 		pc.Domains = append(pc.Domains, proxy.Domain{
 			Name: d.Name,
@@ -139,6 +144,10 @@ func New(cfg *config.Config, log zerolog.Logger) (*App, error) {
 			},
 			Upstream: dialer,
 		})
+		if fast != nil {
+			last := &pc.Domains[len(pc.Domains)-1]
+			last.SASL.FAST, last.FAST = *fast, *fast
+		}
 	}
 	a.server, err = proxy.New(pc)
 	if err != nil {

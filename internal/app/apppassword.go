@@ -28,7 +28,7 @@ type appPasswordAuthenticator struct {
 var errNoPasswordGrant = errors.New("not an app password, and the password grant is off")
 
 func (a appPasswordAuthenticator) CheckPassword(ctx context.Context, username, password string) (saslauth.Identity, error) {
-	v, err := a.store.Verify(ctx, username+"@"+a.domain, password, saslauth.ClientAddr(ctx))
+	v, err := a.store.VerifyFrom(ctx, username+"@"+a.domain, password, saslauth.ClientAddr(ctx), saslauth.ClientAgent(ctx))
 	switch {
 	case err == nil:
 		return a.checkGrant(ctx, username, v)

@@ -89,6 +89,8 @@ type loginOpts struct {
 	scram    *scram.Client // SCRAM-SHA-1: shared, so the salted password is cached like a real client's
 	resource string
 	quickAck bool // set TCP_QUICKACK before every read (Linux)
+	// wrap, when set, sees the raw connection (round-trip counting).
+	wrap func(net.Conn) net.Conn
 }
 
 // loginPhases are the client-side durations of one login.
@@ -169,6 +171,9 @@ func benchTLS(ctx context.Context, o loginOpts) (_ *benchConn, handshake time.Du
 	}
 	_ = raw.SetDeadline(deadline)
 	conn := raw
+	if o.wrap != nil {
+		conn = o.wrap(raw)
+	}
 	if o.quickAck {
 		if conn, _ = withQuickAck(raw); conn == raw {
 			raw.Close()

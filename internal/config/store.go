@@ -34,6 +34,9 @@ type AppPasswords struct {
 	// Grace is how long past Recheck app passwords keep working while the IdP
 	// cannot be reached; after it, logins get temporary-auth-failure.
 	Grace time.Duration `mapstructure:"grace"`
+	// FASTTokenLifetime is how long a FAST token (XEP-0484) works; it is
+	// rotated once less than half is left. 0: no FAST.
+	FASTTokenLifetime time.Duration `mapstructure:"fast_token_lifetime"`
 }
 
 // Sessions tunes how live sessions of password and token logins stay bound to
@@ -129,5 +132,8 @@ func (c *Config) validateStore(bad func(string, string, ...any)) {
 	}
 	if c.AppPasswords.Grace < 0 {
 		bad("app_passwords.grace", "must not be negative")
+	}
+	if c.AppPasswords.FASTTokenLifetime != 0 && c.AppPasswords.FASTTokenLifetime < time.Minute {
+		bad("app_passwords.fast_token_lifetime", "must be 0 (off) or at least 1m")
 	}
 }

@@ -137,24 +137,29 @@ func (d *Dialer) negotiate(w *wire) (*features, error) {
 
 // readFeatures reads the stream header and the features that follow it.
 func readFeatures(r *xmlReader) (*features, error) {
-	if _, err := r.openStream(); err != nil {
-		return nil, err
-	}
-	se, err := r.next()
-	if err != nil {
-		return nil, err
-	}
-	if se.Name.Space != nsStreams || se.Name.Local != "features" {
-		return nil, fmt.Errorf("expected stream features, got <%s>", se.Name.Local)
-	}
 	var f features
-	if err := r.decode(&f, se); err != nil {
+	if err := decodeFeatures(r, &f); err != nil {
 		return nil, err
 	}
 	if len(f.Mechanisms) > 64 {
 		return nil, errors.New("too many SASL mechanisms")
 	}
 	return &f, nil
+}
+
+// decodeFeatures reads the stream header and decodes the features into v.
+func decodeFeatures(r *xmlReader, v any) error {
+	if _, err := r.openStream(); err != nil {
+		return err
+	}
+	se, err := r.next()
+	if err != nil {
+		return err
+	}
+	if se.Name.Space != nsStreams || se.Name.Local != "features" {
+		return fmt.Errorf("expected stream features, got <%s>", se.Name.Local)
+	}
+	return r.decode(v, se)
 }
 
 func (d *Dialer) tlsConfig(direct bool) *tls.Config {

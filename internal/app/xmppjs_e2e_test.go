@@ -1,0 +1,161 @@
+package app_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"mellium.im/sasl"
+	"mellium.im/xmpp/stanza"
+)
+
+// xmppjsEvent is one line the xmpp.js client script prints.
+type xmppjsEvent struct {
+	Event, Mechanism, JID, Condition, Message string
+}
+
+// runXMPPJS runs clients/xmppjs/script with env against the stack and returns
+// its events. It skips when the client is not installed, except in CI.
+func (s *stack) runXMPPJS(t *testing.T, script string, env ...string) []xmppjsEvent {
+	t.Helper()
+	dir, err := filepath.Abs("../../clients/xmppjs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	node, err := exec.LookPath("node")
+	if _, serr := os.Stat(filepath.Join(dir, "node_modules", "@xmpp", "client")); err != nil || serr != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("node or clients/xmppjs/node_modules missing (scripts/setup-debian.sh installs them)")
+		}
+		t.Skip("xmpp.js client not installed: scripts/setup-node-clients.sh")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, script)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), append([]string{"NODE_EXTRA_CA_CERTS=" + s.env.Prosody.CertFile}, env...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.Output()
+	var events []xmppjsEvent
+	sc := bufio.NewScanner(bytes.NewReader(stdout))
+	for sc.Scan() {
+		var ev xmppjsEvent
+		if json.Unmarshal(sc.Bytes(), &ev) == nil {
+			events = append(events, ev)
+		}
+	}
+	if err != nil {
+		t.Fatalf("xmpp.js %s: %v\nstdout:\n%s\nstderr:\n%s", script, err, stdout, stderr.String())
+	}
+	return events
+}
+
+// TestXMPPJSSASL2FAST: @xmpp/client 0.14, an independent SASL2 client, logs in
+// through the proxy (Direct TLS, then STARTTLS) with an app password over SASL2 PLAIN with
+// Bind2 and asks for a FAST token; its message reaches bob on the real
+// Prosody; then it reconnects twice with the token (HT-SHA-256-NONE), each
+// time bound again, and its message arrives again. Glewlwyd receives no request
+// from the first login on (counted in front of it).
+func TestXMPPJSSASL2FAST(t *testing.T) {
+	env := testenvRequire(t)
+	yaml, hits := idpCounter(t, env.ProxyConfig(listenAny, storeConfig(t, "15m")), env.IdP.DiscoveryURL, env.IdP.Issuer)
+	s := startStackFor(t, env, yaml)
+	_, pw := s.newAppPassword(t, "alice", s.env.IdP.Users["alice"], "xmpp.js")
+	bob, bobIn := s.melliumSession(t, "bob", "desk", s.env.IdP.Users["bob"], sasl.Plain)
+	if err := bob.Send(t.Context(), stanza.Presence{}.Wrap(nil)); err != nil {
+		t.Fatal(err)
+	}
+	idp := hits()
+	if idp["token"] == 0 {
+		t.Fatalf("the counter saw no request for bob's password login: %v", idp)
+	}
+	for _, service := range []string{"xmpps://" + s.direct, "xmpp://" + s.starttls} {
+		s.xmppjsFAST(t, service, pw, bobIn)
+	}
+	if got := hits(); !maps.Equal(got, idp) {
+		t.Errorf("requests received by Glewlwyd went from %v to %v during the xmpp.js logins, want none", idp, got)
+	}
+}
+
+// xmppjsFAST runs fast.mjs against service (Direct TLS or STARTTLS) and checks
+// its logins and messages.
+func (s *stack) xmppjsFAST(t *testing.T, service, pw string, bobIn *inbox) {
+	t.Helper()
+	events := s.runXMPPJS(t, "fast.mjs", "SERVICE="+service, "DOMAIN="+s.env.Prosody.Domain,
+		"USERNAME=alice", "PASSWORD="+pw, "PEER="+s.jid("bob"), "RECONNECTS=2")
+	var mechs, jids []string
+	tokens := 0
+	for _, ev := range events {
+		switch ev.Event {
+		case "authenticate":
+			mechs = append(mechs, ev.Mechanism)
+		case "online":
+			jids = append(jids, ev.JID)
+		case "token":
+			tokens++
+		case "error", "start-error":
+			t.Errorf("xmpp.js reported %+v", ev)
+		}
+	}
+	if strings.Join(mechs, ",") != "PLAIN,HT-SHA-256-NONE,HT-SHA-256-NONE" {
+		t.Fatalf("xmpp.js authenticated with %v, want PLAIN then FAST twice", mechs)
+	}
+	if tokens != 1 || len(jids) != 3 {
+		t.Fatalf("tokens saved %d, online %v; want one token and three logins", tokens, jids)
+	}
+	for _, j := range jids {
+		if !strings.HasPrefix(j, s.jid("alice")+"/xmppjs.") {
+			t.Fatalf("xmpp.js bound %q, want alice/xmppjs.<random>", j)
+		}
+	}
+	receive(t, bobIn.messages, "xmpp.js's first message", func(b string) bool { return b == "hello from xmpp.js" })
+	receive(t, bobIn.messages, "xmpp.js's message after FAST", func(b string) bool { return b == "hello again from xmpp.js" })
+}
+
+// TestXMPPJSInlineResume: xmpp.js logs in with an app password, Bind2 and
+// inline stream management and gets a FAST token; its TLS socket is then
+// destroyed and its own reconnect sends FAST and <resume/> in one
+// <authenticate/>: the session is resumed (no new bind), the JID is the same,
+// and a message sent after it reaches bob.
+func TestXMPPJSInlineResume(t *testing.T) {
+	s := startStack(t, storeConfig(t, "15m"))
+	_, pw := s.newAppPassword(t, "alice", s.env.IdP.Users["alice"], "xmpp.js")
+	bob, bobIn := s.melliumSession(t, "bob", "desk", s.env.IdP.Users["bob"], sasl.Plain)
+	if err := bob.Send(t.Context(), stanza.Presence{}.Wrap(nil)); err != nil {
+		t.Fatal(err)
+	}
+	events := s.runXMPPJS(t, "resume.mjs", "SERVICE=xmpps://"+s.direct, "DOMAIN="+s.env.Prosody.Domain,
+		"USERNAME=alice", "PASSWORD="+pw, "PEER="+s.jid("bob"))
+	var trace []string
+	var jids []string
+	for _, ev := range events {
+		switch ev.Event {
+		case "authenticate":
+			trace = append(trace, ev.Event+":"+ev.Mechanism)
+		case "online", "resumed":
+			trace = append(trace, ev.Event)
+			jids = append(jids, ev.JID)
+		case "sm":
+			trace = append(trace, "sm:"+ev.Message)
+		case "error", "start-error":
+			t.Errorf("xmpp.js reported %+v", ev)
+		}
+	}
+	want := "authenticate:PLAIN,online,sm:enabled,authenticate:HT-SHA-256-NONE,resumed"
+	if strings.Join(trace, ",") != want {
+		t.Fatalf("xmpp.js: %v, want %s", trace, want)
+	}
+	if len(jids) != 2 || jids[0] != jids[1] || !strings.HasPrefix(jids[0], s.jid("alice")+"/xmppjs.") {
+		t.Fatalf("JIDs before and after the resume: %v", jids)
+	}
+	receive(t, bobIn.messages, "xmpp.js's message after the resume", func(b string) bool { return b == "resumed from xmpp.js" })
+}
