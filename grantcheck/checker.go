@@ -187,6 +187,9 @@ func (c *Checker) checkOnce(ctx context.Context, grantID string, claim bool) err
 	if err != nil {
 		return fmt.Errorf("%w: loading the grant: %w", ErrUnavailable, err)
 	}
+	if claim && c.cfg.Now().Sub(g.LastCheckedAt) < c.cfg.Interval {
+		return nil // a check that just finished (a concurrent login's, another replica's) answered
+	}
 	log := c.cfg.Logger.With().Str("grant", g.ID).Logger()
 	rotated, err := c.cfg.Refresher.Refresh(ctx, g.RefreshToken)
 	switch {
