@@ -25,6 +25,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 type stack struct {
 	env              *testenv.Env
 	starttls, direct string
+	ws               string // the websocket listener's address, when configured
 	metrics          string
 	logs             *syncBuffer
 	roots            *x509.CertPool
@@ -100,7 +101,11 @@ func startStackReady(t testing.TB, env *testenv.Env, yaml string, waitReady bool
 	}
 	roots.AppendCertsFromPEM(pem)
 	addrs := a.Addrs()
-	return &stack{env: env, starttls: addrs[0], direct: addrs[1], metrics: a.MetricsAddr(), logs: logs, roots: roots, app: a}
+	st := &stack{env: env, starttls: addrs[0], direct: addrs[1], metrics: a.MetricsAddr(), logs: logs, roots: roots, app: a}
+	if len(addrs) > 2 {
+		st.ws = addrs[2]
+	}
+	return st
 }
 
 func (s *stack) tlsConfig() *tls.Config {

@@ -5,6 +5,9 @@ import "fmt"
 // ProxyListeners are the addresses a proxy config built by ProxyConfig listens on.
 type ProxyListeners struct {
 	StartTLS, Direct, Metrics string // "127.0.0.1:0" picks a free port; Metrics "" is off
+	// WebSocket, when set, adds a third listener: XMPP over WebSocket (wss, the
+	// same certificate, any origin).
+	WebSocket string
 }
 
 // ProxyConfig returns an xmpp-oauth-proxy YAML config that fronts this Prosody with
@@ -13,9 +16,13 @@ type ProxyListeners struct {
 // must not repeat a key the config already has.
 func (e *Env) ProxyConfig(l ProxyListeners, extra string) string {
 	p, idp := e.Prosody, e.IdP
+	ws := ""
+	if l.WebSocket != "" {
+		ws = fmt.Sprintf("\n  - {address: %q, mode: websocket, allowed_origins: [\"*\"]}", l.WebSocket)
+	}
 	return fmt.Sprintf(`listeners:
   - {address: %q, mode: starttls}
-  - {address: %q, mode: direct}
+  - {address: %q, mode: direct}%s
 tls:
   certificates: [{cert_file: %q, key_file: %q}]
 domains:
@@ -35,6 +42,6 @@ oauth:
   client_secret: %q
   scope: %q
 metrics: {address: %q}
-%s`, l.StartTLS, l.Direct, p.CertFile, p.KeyFile, p.Domain, p.C2SAddr, p.CertFile,
+%s`, l.StartTLS, l.Direct, ws, p.CertFile, p.KeyFile, p.Domain, p.C2SAddr, p.CertFile,
 		e.SecretKey, p.AdminJID, p.AdminPassword, idp.DiscoveryURL, idp.ClientID, idp.ClientSecret, idp.Scope, l.Metrics, extra)
 }
