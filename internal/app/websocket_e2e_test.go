@@ -101,18 +101,7 @@ func (s *stack) loginWS(t testing.TB, user, password string) (*wsClient, element
 
 func (c *wsClient) bind(resource string) string {
 	c.t.Helper()
-	c.send("<iq xmlns='jabber:client' type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>" + resource + "</resource></bind></iq>")
-	el := c.next()
-	if el.attr("type") != "result" {
-		c.t.Fatalf("bind failed: %s", el.Inner)
-	}
-	var b struct {
-		JID string `xml:"bind>jid"`
-	}
-	if err := xml.Unmarshal([]byte("<iq>"+el.Inner+"</iq>"), &b); err != nil {
-		c.t.Fatal(err)
-	}
-	return b.JID
+	return bindResource(c.t, c.send, c.next, resource)
 }
 
 // awaitMessage reads until a message whose body contains text (acks and
