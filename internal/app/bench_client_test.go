@@ -89,6 +89,7 @@ type loginOpts struct {
 	scram    *scram.Client // SCRAM-SHA-1: shared, so the salted password is cached like a real client's
 	resource string
 	quickAck bool // set TCP_QUICKACK before every read (Linux)
+	ws       bool // XMPP over WebSocket (wss://addr/xmpp-websocket)
 }
 
 // loginPhases are the client-side durations of one login.
@@ -160,6 +161,10 @@ func benchLogin(ctx context.Context, o loginOpts) (*benchConn, loginPhases, erro
 // benchTLS connects and negotiates TLS, up to the post-TLS features; it returns
 // how long it took until the handshake was done and whether it resumed a session.
 func benchTLS(ctx context.Context, o loginOpts) (_ *benchConn, handshake time.Duration, resumed bool, err error) {
+	if o.ws {
+		c, handshake, err := benchWS(ctx, o)
+		return c, handshake, false, err
+	}
 	t0 := time.Now()
 	deadline, _ := ctx.Deadline()
 	d := &net.Dialer{Deadline: deadline}

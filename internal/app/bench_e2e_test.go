@@ -160,7 +160,7 @@ func BenchmarkMessageLatency(b *testing.B) {
 	s := startBenchStack(b, env, benchLimits)
 	domain := env.Prosody.Domain
 	var baseline time.Duration
-	for _, side := range []string{"direct-prosody", "proxy"} {
+	for _, side := range []string{"direct-prosody", "proxy", "proxy-websocket"} {
 		b.Run(side, func(b *testing.B) {
 			var a, bb loginOpts
 			if side == "direct-prosody" {
@@ -171,6 +171,10 @@ func BenchmarkMessageLatency(b *testing.B) {
 			} else {
 				a = loginOpts{addr: s.direct, direct: true, tls: s.tlsConfig(), domain: domain, mech: "OAUTHBEARER", user: "alice", secret: idpToken(b, env, "alice")}
 				bb = loginOpts{addr: s.direct, direct: true, tls: s.tlsConfig(), domain: domain, mech: "OAUTHBEARER", user: "bob", secret: idpToken(b, env, "bob")}
+				if side == "proxy-websocket" {
+					a.addr, a.direct, a.ws = s.ws, false, true
+					bb.addr, bb.direct, bb.ws = s.ws, false, true
+				}
 			}
 			a.resource, bb.resource = "lat", "lat"
 			ca, _, err := benchLogin(ctx, a)

@@ -40,7 +40,9 @@ func benchEnv(b *testing.B) *testenv.Env {
 func startBenchStack(b *testing.B, env *testenv.Env, extra string) *stack {
 	b.Helper()
 	path := filepath.Join(b.TempDir(), "proxy.yaml")
-	if err := os.WriteFile(path, []byte(env.ProxyConfig(listenAny, extra)), 0o600); err != nil {
+	l := listenAny
+	l.WebSocket = "127.0.0.1:0"
+	if err := os.WriteFile(path, []byte(env.ProxyConfig(l, extra)), 0o600); err != nil {
 		b.Fatal(err)
 	}
 	logs := &syncBuffer{}
@@ -51,7 +53,7 @@ func startBenchStack(b *testing.B, env *testenv.Env, extra string) *stack {
 	})
 	a := runBenchApp(b, path, zerolog.New(logs).Level(zerolog.WarnLevel))
 	addrs := a.Addrs()
-	return &stack{env: env, starttls: addrs[0], direct: addrs[1], metrics: a.MetricsAddr(), logs: logs, roots: benchRoots(b, env), app: a}
+	return &stack{env: env, starttls: addrs[0], direct: addrs[1], ws: addrs[2], metrics: a.MetricsAddr(), logs: logs, roots: benchRoots(b, env), app: a}
 }
 
 // runBenchApp runs the proxy configured by the YAML file at path until tb ends
