@@ -21,14 +21,18 @@ func main() {
 	direct := flag.String("direct", "127.0.0.1:5223", "proxy Direct TLS listener")
 	metrics := flag.String("metrics", "127.0.0.1:9090", "metrics listener (empty: off)")
 	portal := flag.String("portal", "127.0.0.1:8080", "self-service page listener")
+	ws := flag.String("websocket", "127.0.0.1:5281", "proxy XMPP-over-WebSocket listener (plain ws:// on loopback)")
+	chat := flag.String("webchat", "127.0.0.1:8081", "Converse.js page listener (empty: off)")
+	clients := flag.String("webclients", "tools/webclients", "directory of the web clients (scripts/setup-webclients.sh installs them)")
 	flag.Parse()
-	if err := run(*starttls, *direct, *metrics, *portal); err != nil {
+	l := testenv.ProxyListeners{StartTLS: *starttls, Direct: *direct, Metrics: *metrics, WebSocket: *ws, WebSocketPlain: true}
+	if err := run(l, *portal, webChat{addr: *chat, dir: *clients}); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
 }
 
-func run(starttls, direct, metrics, portalAddr string) error {
+func run(l testenv.ProxyListeners, portalAddr string, chat webChat) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
@@ -50,7 +54,7 @@ func run(starttls, direct, metrics, portalAddr string) error {
 	}
 	cfgPath := filepath.Join(dir, "proxy.yaml")
 	extra := "log: {level: info, format: console}\n" + portal.Extra
-	if err := os.WriteFile(cfgPath, []byte(env.ProxyConfig(testenv.ProxyListeners{StartTLS: starttls, Direct: direct, Metrics: metrics}, extra)), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(env.ProxyConfig(l, extra)), 0o600); err != nil {
 		return err
 	}
 	cfg, err := config.Load(cfgPath)
@@ -68,11 +72,15 @@ func run(starttls, direct, metrics, portalAddr string) error {
 	if err := a.Listen(); err != nil { // listening before the how-to is printed
 		return err
 	}
-	printHowTo(env, starttls, direct, cfgPath, portal.PublicURL)
+	chatURL, err := chat.serve(ctx, env, l.WebSocket)
+	if err != nil {
+		return err
+	}
+	printHowTo(env, l.StartTLS, l.Direct, cfgPath, portal.PublicURL, chatURL)
 	return a.Run(ctx)
 }
 
-func printHowTo(env *testenv.Env, starttls, direct, cfgPath, portalURL string) {
+func printHowTo(env *testenv.Env, starttls, direct, cfgPath, portalURL, chatURL string) {
 	p, idp := env.Prosody, env.IdP
 	names := make([]string, 0, len(idp.Users))
 	for n := range idp.Users {
@@ -87,9 +95,10 @@ xmpp-oauth-proxy demo is running (Ctrl-C stops it and cleans up).
   Proxy                        : STARTTLS %s, Direct TLS %s (config %s)
   TLS certificate (self-signed): %s
   Self-service page            : %s (sign in at the IdP, create app passwords)
+  Chat in the browser          : %s
 
 Demo users (their passwords live in the IdP only; Prosody never sees them):
-`, p.C2SAddr, idp.DiscoveryURL, starttls, direct, cfgPath, p.CertFile, portalURL)
+`, p.C2SAddr, idp.DiscoveryURL, starttls, direct, cfgPath, p.CertFile, portalURL, chatURL)
 	for _, n := range names {
 		fmt.Printf("  %s@%s  password %s\n", n, p.Domain, idp.Users[n])
 	}

@@ -6,8 +6,9 @@ import "fmt"
 type ProxyListeners struct {
 	StartTLS, Direct, Metrics string // "127.0.0.1:0" picks a free port; Metrics "" is off
 	// WebSocket, when set, adds a third listener: XMPP over WebSocket (wss, the
-	// same certificate, any origin).
-	WebSocket string
+	// same certificate, any origin); with WebSocketPlain, ws:// (loopback demo).
+	WebSocket      string
+	WebSocketPlain bool
 }
 
 // ProxyConfig returns an xmpp-oauth-proxy YAML config that fronts this Prosody with
@@ -18,7 +19,7 @@ func (e *Env) ProxyConfig(l ProxyListeners, extra string) string {
 	p, idp := e.Prosody, e.IdP
 	ws := ""
 	if l.WebSocket != "" {
-		ws = fmt.Sprintf("\n  - {address: %q, mode: websocket, allowed_origins: [\"*\"]}", l.WebSocket)
+		ws = fmt.Sprintf("\n  - {address: %q, mode: websocket, allowed_origins: [\"*\"], plain_http: %t}", l.WebSocket, l.WebSocketPlain)
 	}
 	return fmt.Sprintf(`listeners:
   - {address: %q, mode: starttls}
