@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 )
@@ -288,4 +289,55 @@ func TestForwardedClient(t *testing.T) {
 			t.Errorf("%v %v: got %v, want %s", tc.peer, tc.headers, got, tc.want)
 		}
 	}
+}
+
+// The proxy's own endings reach WebSocket clients the RFC 7395 way too:
+// a pre-auth timeout, a refusal by the connection limits, an upstream
+// element over the stanza limit, and a shutdown of a relayed session.
+func TestWebSocketProxyEndings(t *testing.T) {
+	t.Run("pre-auth timeout", func(t *testing.T) {
+		e := newEnv(t, nil, func(cfg *Config) { cfg.PreAuthTimeout = 300 * time.Millisecond })
+		c := dialWS(t, e.serveWS(WebSocketOptions{}))
+		c.send(wsOpen)
+		c.expectPrefix("<open ")
+		c.expectPrefix("<stream:features")
+		c.expectStreamError(condConnectionTimeout)
+	})
+	t.Run("refused by the limits", func(t *testing.T) {
+		e := newEnv(t, nil, func(cfg *Config) { cfg.Limits.MaxPreAuthPerClient = 1 })
+		url := e.serveWS(WebSocketOptions{})
+		first := dialWS(t, url)
+		first.send(wsOpen)
+		first.expectPrefix("<open ")
+		second := dialWS(t, url)
+		second.expectPrefix("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing'")
+		second.expectStreamError(condPolicyViolation)
+	})
+	t.Run("upstream element too big", func(t *testing.T) {
+		e := newEnv(t, func(c net.Conn) {
+			if _, _, err := answerRestart(c); err != nil {
+				return
+			}
+			_, _ = io.WriteString(c, "<message><body>"+strings.Repeat("x", 8192)+"</body></message>")
+			_, _ = io.Copy(io.Discard, c)
+		})
+		c := loginWS(t, e.serveWS(WebSocketOptions{MaxStanzaBytes: 4096}), "s3cret")
+		c.expectStreamError(condPolicyViolation)
+	})
+	t.Run("shutdown", func(t *testing.T) {
+		e := newEnv(t, func(c net.Conn) {
+			if _, _, err := answerRestart(c); err != nil {
+				return
+			}
+			_, _ = io.Copy(io.Discard, c)
+		})
+		c := loginWS(t, e.serveWS(WebSocketOptions{}), "s3cret")
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		e.shutdown = true
+		done := make(chan error, 1)
+		go func() { done <- e.srv.Shutdown(ctx) }()
+		c.expectStreamError(condSystemShutdown)
+		<-done
+	})
 }

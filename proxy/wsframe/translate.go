@@ -23,8 +23,10 @@ type Downstream struct {
 }
 
 // NewDownstream returns a Downstream whose elements are at most max bytes.
+// Until a stream header says otherwise, the stream is RFC 6120's usual one:
+// xmlns='jabber:client' and the prefix stream.
 func NewDownstream(max int) *Downstream {
-	return &Downstream{sp: NewSplitter(max), defaultNS: []byte(NSClient)}
+	return &Downstream{sp: NewSplitter(max), defaultNS: []byte(NSClient), decls: [][]byte{[]byte("xmlns:stream='" + NSStream + "'")}}
 }
 
 // Write scans p and calls emit with each complete message, in order. emit must

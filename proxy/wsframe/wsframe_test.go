@@ -128,3 +128,16 @@ func TestSplitterReleasesBigBuffers(t *testing.T) {
 		t.Fatalf("idle %v, buffer of %d bytes kept", d.Idle(), cap(d.sp.buf))
 	}
 }
+
+// Elements before any header (a stream error of the proxy's own) still come
+// out standalone: the stream prefix is declared.
+func TestDownstreamWithoutHeader(t *testing.T) {
+	got, err := collect(t, 1024, "<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/></stream:error>")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 {
+		t.Fatalf("got %q", got)
+	}
+	parseOne(t, []byte(got[0]))
+}
