@@ -276,7 +276,7 @@ func TestForwardedClient(t *testing.T) {
 		{peer, map[string]string{"X-Forwarded-For": "203.0.113.7, 10.9.9.9"}, "203.0.113.7"},
 		{peer, map[string]string{"X-Forwarded-For": "1.1.1.1, 203.0.113.7"}, "203.0.113.7"}, // the left one is the client's word
 		{peer, map[string]string{"Forwarded": `for="[2001:db8::1]:80";proto=https`, "X-Forwarded-For": "1.1.1.1"}, "2001:db8::1"},
-		{peer, map[string]string{"Forwarded": "for=unknown"}, "invalid AddrPort"},
+		{peer, map[string]string{"Forwarded": "for=unknown"}, "10.1.2.3"}, // no address: the proxy's own counts
 		{peer, nil, "10.1.2.3"},
 		{netip.MustParseAddrPort("192.0.2.1:5"), map[string]string{"X-Forwarded-For": "203.0.113.7"}, "192.0.2.1"}, // not trusted: ignored
 	} {

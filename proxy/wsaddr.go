@@ -23,7 +23,10 @@ func forwardedClient(r *http.Request, peer netip.AddrPort, trusted []netip.Prefi
 		hops = xForwardedFor(r.Header.Values("X-Forwarded-For"))
 	}
 	for i := len(hops) - 1; i >= 0 && i >= len(hops)-maxForwardedHops; i-- {
-		if !inPrefixes(hops[i], trusted) {
+		switch {
+		case !hops[i].IsValid():
+			return peer // "unknown" or obfuscated: the limits hold the proxy's address instead
+		case !inPrefixes(hops[i], trusted):
 			return netip.AddrPortFrom(hops[i], 0)
 		}
 	}
@@ -57,8 +60,7 @@ func forwardedFor(values []string) []netip.Addr {
 }
 
 // parseHop reads "1.2.3.4", "1.2.3.4:5", "[::1]:5" or "::1"; anything else
-// (obfuscated identifiers, "unknown") is the invalid address, which no
-// trusted prefix contains, so it stands for an unknown client.
+// (obfuscated identifiers, "unknown") is the invalid address.
 func parseHop(s string) netip.Addr {
 	if ap, err := netip.ParseAddrPort(s); err == nil {
 		return ap.Addr().Unmap()
