@@ -44,8 +44,9 @@
 // request (path, Origin, subprotocol "xmpp"), wsaddr.go the client address behind
 // trusted reverse proxies, and wsconn.go shows the WebSocket to the rest of the
 // package as a TCP client's byte stream, translating the framing with
-// proxy/wsframe, so the same limits, pre-auth stream, SASL and relay serve it. An
-// idle WebSocket session costs about 46 KiB (docs/benchmarks.md).
+// proxy/wsframe, so the same limits, pre-auth stream, SASL and relay serve it;
+// wshijack.go keeps its buffers small. An idle WebSocket session costs about
+// 36 KiB, two parked goroutines included (docs/benchmarks.md).
 //
 // The package does not know OAuth or how the upstream login works; it does not do
 // XMPP server-to-server or BOSH, and it does not rewrite stanzas.

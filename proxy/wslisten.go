@@ -128,7 +128,7 @@ func (s *Server) wsHandler(o WebSocketOptions) http.Handler {
 			refuse(http.StatusBadRequest, "subprotocol xmpp not offered")
 			return
 		}
-		ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		ws, err := websocket.Accept(smallHijacker{w}, r, &websocket.AcceptOptions{
 			Subprotocols:       []string{wsSubprotocol},
 			InsecureSkipVerify: true, // the origin was checked above, against full origins
 			CompressionMode:    websocket.CompressionDisabled,

@@ -77,10 +77,15 @@ func (s *Splitter) Write(p []byte) {
 		s.tagStart -= s.start
 		s.start = 0
 	}
-	if len(s.buf) == 0 && cap(s.buf) > 4096 {
-		s.buf = nil // an idle stream keeps no big buffer
-	}
 	s.buf = append(s.buf, p...)
+}
+
+// release drops the buffer when it holds nothing unscanned: an idle stream
+// keeps no bytes.
+func (s *Splitter) release() {
+	if s.start == len(s.buf) && s.err == nil {
+		s.buf, s.pos, s.start, s.tagStart = nil, 0, 0, 0
+	}
 }
 
 // Pending reports whether part of a unit has been written but not completed.

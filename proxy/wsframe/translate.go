@@ -35,8 +35,12 @@ func (d *Downstream) Write(p []byte, emit func(msg []byte) error) error {
 	d.sp.Write(p)
 	for {
 		u, ok, err := d.sp.Next()
-		if err != nil || !ok {
+		if err != nil {
 			return err
+		}
+		if !ok {
+			d.sp.release()
+			return nil
 		}
 		var msg []byte
 		switch u.Kind {
