@@ -46,7 +46,7 @@
 // package as a TCP client's byte stream, translating the framing with
 // proxy/wsframe, so the same limits, pre-auth stream, SASL and relay serve it;
 // wshijack.go keeps its buffers small. An idle WebSocket session costs about
-// 36 KiB, two parked goroutines included (docs/benchmarks.md).
+// 30 KiB, one parked goroutine included (docs/benchmarks.md).
 //
 // The package does not know OAuth or how the upstream login works; it does not do
 // XMPP server-to-server or BOSH, and it does not rewrite stanzas.

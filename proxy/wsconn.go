@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,24 +21,23 @@ import (
 // of TCP stream bytes leave as one message per top-level element. So conn.go,
 // sasl.go and the relay serve WebSocket clients unchanged.
 //
-// One goroutine reads messages (so that WebSocket control frames are answered
-// and a read deadline can pass without closing the socket); it hands over one
-// translated message at a time.
+// Reads run on the caller's goroutine with no context (coder/websocket closes
+// the connection when a read's context ends): read deadlines go to the socket
+// under it instead, so a relay "cut" ends a read and leaves the WebSocket open
+// for the stream error that follows.
 type wsConn struct {
 	ws            *websocket.Conn
+	nc            net.Conn // the hijacked connection under ws, for read deadlines
 	local, remote net.Addr
 	log           zerolog.Logger // only for refused input; no per-session context kept
 	id            string
 	limit         atomic.Int64 // bytes in one client message
 	ping          time.Duration
 
-	msgs     chan wsRead
-	stop     chan struct{} // closed by Close: the reader goroutine gives up
-	pending  []byte        // translated bytes not yet read
-	rerr     error         // how reading ended, for later reads
-	started  bool          // the client sent its first <open/> (reader goroutine only)
-	readDL   *deadline
-	stopOnce sync.Once
+	// Owned by the reading goroutine.
+	pending []byte // translated bytes not yet read
+	rerr    error  // how reading ended, for later reads
+	started bool   // the client sent its first <open/>
 
 	wmu     sync.Mutex
 	down    *wsframe.Downstream
@@ -50,26 +48,19 @@ type wsConn struct {
 	pinger  *time.Timer
 }
 
-type wsRead struct {
-	b   []byte
-	err error
-}
-
 // errWSProtocol ends a session after its client broke RFC 7395; the client
 // was told in a stream error.
 var errWSProtocol = errors.New("websocket: client broke the framing")
 
-func newWSConn(ws *websocket.Conn, local, remote net.Addr, preAuthLimit, maxStanza int, ping time.Duration, log zerolog.Logger, id string) *wsConn {
+func newWSConn(ws *websocket.Conn, nc net.Conn, local, remote net.Addr, preAuthLimit, maxStanza int, ping time.Duration, log zerolog.Logger, id string) *wsConn {
 	w := &wsConn{
-		ws: ws, local: local, remote: remote, log: log, id: id, ping: ping,
-		msgs: make(chan wsRead), stop: make(chan struct{}), readDL: newDeadline(),
+		ws: ws, nc: nc, local: local, remote: remote, log: log, id: id, ping: ping,
 		down: wsframe.NewDownstream(maxStanza), code: websocket.StatusNormalClosure,
 	}
 	w.limit.Store(int64(preAuthLimit))
 	// The library's own limit stays above ours, so that ours answers first
 	// (with a stream error) and the library's never does.
 	ws.SetReadLimit(int64(max(preAuthLimit, maxStanza)) + 1)
-	go w.readLoop()
 	if ping > 0 {
 		w.pinger = time.AfterFunc(ping, w.keepAlive)
 	}
@@ -79,21 +70,6 @@ func newWSConn(ws *websocket.Conn, local, remote net.Addr, preAuthLimit, maxStan
 // authenticated raises the message limit from the pre-auth element limit to
 // the stanza limit of the relay.
 func (w *wsConn) authenticated(maxStanza int) { w.limit.Store(int64(maxStanza)) }
-
-// readLoop reads and translates messages until the connection ends.
-func (w *wsConn) readLoop() {
-	for {
-		b, err := w.readMessage()
-		select {
-		case w.msgs <- wsRead{b, err}:
-		case <-w.stop:
-			return
-		}
-		if err != nil {
-			return
-		}
-	}
-}
 
 // readMessage returns the TCP stream bytes of the next message that makes any.
 func (w *wsConn) readMessage() ([]byte, error) {
@@ -163,7 +139,6 @@ func (w *wsConn) keepAlive() {
 	ctx, cancel := context.WithTimeout(context.Background(), w.ping)
 	defer cancel()
 	if err := w.ws.Ping(ctx); err != nil {
-		w.stopReading()
 		_ = w.ws.CloseNow()
 		return
 	}
@@ -179,16 +154,12 @@ func (w *wsConn) Read(p []byte) (int, error) {
 		if w.rerr != nil {
 			return 0, w.rerr
 		}
-		select {
-		case m := <-w.msgs:
-			if m.err != nil {
-				w.rerr = m.err
-				return 0, m.err
-			}
-			w.pending = m.b
-		case <-w.readDL.done():
-			return 0, os.ErrDeadlineExceeded
+		b, err := w.readMessage()
+		if err != nil {
+			w.rerr = err // a message may be half read: no more reads
+			return 0, err
 		}
+		w.pending = b
 	}
 	n := copy(p, w.pending)
 	w.pending = w.pending[n:]
@@ -253,12 +224,9 @@ func (w *wsConn) writeContext() (context.Context, context.CancelFunc) {
 	return context.WithDeadline(context.Background(), dl)
 }
 
-func (w *wsConn) stopReading() { w.stopOnce.Do(func() { close(w.stop) }) }
-
 // Close ends the WebSocket with a close handshake, in the background: the
 // library bounds it (5s) and the relay should not wait for the client.
 func (w *wsConn) Close() error {
-	w.stopReading()
 	w.wmu.Lock()
 	if w.pinger != nil {
 		w.pinger.Stop()
@@ -278,10 +246,7 @@ func (w *wsConn) SetDeadline(t time.Time) error {
 	return w.SetWriteDeadline(t)
 }
 
-func (w *wsConn) SetReadDeadline(t time.Time) error {
-	w.readDL.set(t)
-	return nil
-}
+func (w *wsConn) SetReadDeadline(t time.Time) error { return w.nc.SetReadDeadline(t) }
 
 // SetWriteDeadline applies to writes that begin after it.
 func (w *wsConn) SetWriteDeadline(t time.Time) error {

@@ -16,13 +16,18 @@ const wsBufSize = 512
 
 // smallHijacker gives coder/websocket a hijacked connection with small
 // buffers instead of net/http's, which an idle session would keep.
-type smallHijacker struct{ http.ResponseWriter }
+// It keeps the connection, whose read deadlines wsConn sets.
+type smallHijacker struct {
+	http.ResponseWriter
+	nc net.Conn
+}
 
-func (h smallHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+func (h *smallHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	nc, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
 	if err != nil {
 		return nil, nil, err
 	}
+	h.nc = nc
 	if err := brw.Flush(); err != nil { // what net/http had not sent yet
 		nc.Close()
 		return nil, nil, err

@@ -128,7 +128,8 @@ func (s *Server) wsHandler(o WebSocketOptions) http.Handler {
 			refuse(http.StatusBadRequest, "subprotocol xmpp not offered")
 			return
 		}
-		ws, err := websocket.Accept(smallHijacker{w}, r, &websocket.AcceptOptions{
+		hj := &smallHijacker{ResponseWriter: w}
+		ws, err := websocket.Accept(hj, r, &websocket.AcceptOptions{
 			Subprotocols:       []string{wsSubprotocol},
 			InsecureSkipVerify: true, // the origin was checked above, against full origins
 			CompressionMode:    websocket.CompressionDisabled,
@@ -139,7 +140,7 @@ func (s *Server) wsHandler(o WebSocketOptions) http.Handler {
 		}
 		local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
 		id := randomID(6)
-		nc := newWSConn(ws, local, tcpAddr(client), s.cfg.MaxElementBytes, o.MaxStanzaBytes, o.PingInterval, s.log, id)
+		nc := newWSConn(ws, hj.nc, local, tcpAddr(client), s.cfg.MaxElementBytes, o.MaxStanzaBytes, o.PingInterval, s.log, id)
 		c := newConn(s, nc, false)
 		c.id, c.websocket, c.tlsDone = id, true, true // TLS, if any, is the HTTP layer's
 		c.wsMaxStanza = o.MaxStanzaBytes
