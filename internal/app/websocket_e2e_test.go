@@ -198,3 +198,47 @@ func TestWebSocketWrongPassword(t *testing.T) {
 }
 
 func b64(p []byte) string { return base64.StdEncoding.EncodeToString(p) }
+
+// The other credentials work over WebSocket as over TCP, through the same
+// Authenticator: an OAUTHBEARER token from Glewlwyd and an app password; and
+// revoking the app password ends its WebSocket session with a not-authorized
+// stream error message, then <close/>.
+func TestWebSocketTokenAndAppPassword(t *testing.T) {
+	env := testenv.Require(t)
+	l := listenAny
+	l.WebSocket = "127.0.0.1:0"
+	s := startStackFor(t, env, env.ProxyConfig(l, storeConfig(t, "15m")))
+	domain := s.env.Prosody.Domain
+
+	c := s.dialWS(t)
+	c.open(domain)
+	c.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='OAUTHBEARER'>" + b64(bearerPayload("", idpToken(t, env, "alice"))) + "</auth>")
+	if el := c.next(); el.XMLName.Local != "success" {
+		t.Fatalf("OAUTHBEARER over WebSocket: got <%s>%s", el.XMLName.Local, el.Inner)
+	}
+	c.open(domain)
+	c.bind("token")
+
+	ap, pw := s.newAppPassword(t, "carol", s.env.IdP.Users["carol"], "browser")
+	phone, _ := s.loginWS(t, "carol", pw)
+	phone.bind("browser")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.app.CredentialStore().Revoke(ctx, s.jid("carol"), ap.ID); err != nil {
+		t.Fatal(err)
+	}
+	for range 10 { // acks or presences may come first
+		el := phone.next()
+		if el.XMLName.Local != "error" {
+			continue
+		}
+		if el.child() != "not-authorized" || !strings.Contains(el.Inner, "app password was revoked") {
+			t.Fatalf("stream error %s", el.Inner)
+		}
+		if end := phone.next(); end.XMLName.Local != "close" {
+			t.Fatalf("after the stream error: <%s>", end.XMLName.Local)
+		}
+		return
+	}
+	t.Fatal("no stream error after the revocation")
+}
