@@ -341,3 +341,16 @@ func TestWebSocketProxyEndings(t *testing.T) {
 		<-done
 	})
 }
+
+// WebSocket pings stand in for whitespace keepalives: a client that answers
+// none (it stopped reading, so its pongs never go out) is cut off.
+func TestWebSocketUnansweredPingsEndTheSession(t *testing.T) {
+	e := newEnv(t, nil)
+	c := dialWS(t, e.serveWS(WebSocketOptions{PingInterval: 100 * time.Millisecond}))
+	c.send(wsOpen) // and then read nothing: coder/websocket answers pings only while reading
+	waitFor(t, "the proxy to drop the silent client", func() bool {
+		e.srv.mu.Lock()
+		defer e.srv.mu.Unlock()
+		return len(e.srv.conns) == 0
+	})
+}
