@@ -196,6 +196,11 @@ func TestWebSocketBadInput(t *testing.T) {
 	if n := e.auth.callCount(); n != 0 {
 		t.Fatalf("the authenticator was asked %d times", n)
 	}
+	waitFor(t, "every refused session to be gone", func() bool {
+		e.srv.mu.Lock()
+		defer e.srv.mu.Unlock()
+		return len(e.srv.conns) == 0 && e.srv.admission.preAuth == 0
+	})
 }
 
 // Revoking the credential of a WebSocket session ends it the RFC 7395 way.
