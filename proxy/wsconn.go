@@ -46,6 +46,8 @@ type wsConn struct {
 	failed  bool         // a stream error was sent: nothing more goes out
 	code    websocket.StatusCode
 	pinger  *time.Timer
+
+	closeOnce sync.Once
 }
 
 // errWSProtocol ends a session after its client broke RFC 7395; the client
@@ -234,9 +236,15 @@ func (w *wsConn) Close() error {
 	}
 	code := w.code
 	w.wmu.Unlock()
-	go func() { _ = w.ws.Close(code, "") }()
+	w.closeOnce.Do(func() { go func() { _ = w.ws.Close(code, "") }() })
 	return nil
 }
+
+// CloseWrite is the relay's half-close once the upstream ended its stream (and
+// the client got <close/>): a TCP client sees EOF and closes; a WebSocket
+// client gets the close frame RFC 7395 section 3.6 has the server send, and
+// its answer ends our read.
+func (w *wsConn) CloseWrite() error { return w.Close() }
 
 func (w *wsConn) LocalAddr() net.Addr  { return w.local }
 func (w *wsConn) RemoteAddr() net.Addr { return w.remote }
