@@ -227,18 +227,52 @@ func TestWebSocketTokenAndAppPassword(t *testing.T) {
 	if err := s.app.CredentialStore().Revoke(ctx, s.jid("carol"), ap.ID); err != nil {
 		t.Fatal(err)
 	}
-	for range 10 { // acks or presences may come first
-		el := phone.next()
+	phone.expectStreamError("not-authorized", "app password was revoked")
+}
+
+// expectStreamError reads past acks and presences to a stream error with cond
+// and text, which <close/> must follow.
+func (c *wsClient) expectStreamError(cond, text string) {
+	c.t.Helper()
+	for range 10 {
+		el := c.next()
 		if el.XMLName.Local != "error" {
 			continue
 		}
-		if el.child() != "not-authorized" || !strings.Contains(el.Inner, "app password was revoked") {
-			t.Fatalf("stream error %s", el.Inner)
+		if el.child() != cond || !strings.Contains(el.Inner, text) {
+			c.t.Fatalf("stream error %s, want %s with %q", el.Inner, cond, text)
 		}
-		if end := phone.next(); end.XMLName.Local != "close" {
-			t.Fatalf("after the stream error: <%s>", end.XMLName.Local)
+		if end := c.next(); end.XMLName.Local != "close" {
+			c.t.Fatalf("after the stream error: <%s>", end.XMLName.Local)
 		}
 		return
 	}
-	t.Fatal("no stream error after the revocation")
+	c.t.Fatal("no stream error")
+}
+
+// The session recheck covers WebSocket sessions: a token revoked at Glewlwyd
+// ends its session within the interval, RFC 7395 style.
+func TestWebSocketTokenSessionRechecked(t *testing.T) {
+	env := testenv.Require(t)
+	l := listenAny
+	l.WebSocket = "127.0.0.1:0"
+	s := startStackFor(t, env, env.ProxyConfig(l, "sessions: {recheck: 1s}\n"))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tok, err := env.IdP.PasswordToken(ctx, "bob", env.IdP.Users["bob"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := s.dialWS(t)
+	c.open(env.Prosody.Domain)
+	c.send("<auth xmlns='urn:ietf:params:xml:ns:xmpp-sasl' mechanism='OAUTHBEARER'>" + b64(bearerPayload("", tok)) + "</auth>")
+	if el := c.next(); el.XMLName.Local != "success" {
+		t.Fatalf("OAUTHBEARER login: <%s>%s", el.XMLName.Local, el.Inner)
+	}
+	c.open(env.Prosody.Domain)
+	c.bind("token-browser")
+	if err := env.IdP.Revoke(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	c.expectStreamError("not-authorized", "identity provider")
 }
