@@ -33,8 +33,9 @@ func servePage(t testing.TB, dir string) string {
 }
 
 // Converse.js 14 in a headless Chromium logs in through the proxy's WebSocket
-// with the IdP password (checked at Glewlwyd), sends a message that a TCP
-// client reads through the real Prosody, and shows that client's reply.
+// with the IdP password (checked at Glewlwyd), opens a chat with a TCP client
+// and writes to it through the real Prosody, and shows that client's reply in
+// the chat.
 // CONVERSE_SCREENSHOT=docs/websocket-converse.png keeps a picture of it.
 func TestConverseInBrowser(t *testing.T) {
 	dir := testenv.RequireWebClients(t)
@@ -47,6 +48,15 @@ func TestConverseInBrowser(t *testing.T) {
 	bob.open(domain)
 	bobJID := bob.bind("desk")
 	bob.send("<presence/>")
+
+	// Bob in Alice's roster, so that Converse opens a chat with a contact.
+	roster := s.loginPlain(t, "alice", s.env.IdP.Users["alice"])
+	roster.open(domain)
+	roster.bind("setup")
+	roster.send("<iq type='set' id='r1'><query xmlns='jabber:iq:roster'><item jid='bob@" + domain + "' name='Bob'/></query></iq>")
+	for el := roster.next(); el.attr("id") != "r1"; el = roster.next() {
+	}
+	roster.send("</stream:stream>")
 
 	b := testenv.RequireBrowser(t, 1100, 700)
 	ctx, cancel := context.WithTimeout(b.Ctx, 90*time.Second)
@@ -66,10 +76,9 @@ func TestConverseInBrowser(t *testing.T) {
 		t.Fatalf("converse did not connect (events %q): %v\nproxy log:\n%s", events, err, s.logs.String())
 	}
 
-	// Alice writes to Bob through Converse's own connection. (Its chat window API,
-	// api.chats.open, never resolves against this server; see the README.)
-	send := `window.__api.send(converse.env.$msg({to: 'bob@` + domain + `', type: 'chat'}).c('body').t('hi Bob, from Converse').tree()), true`
-	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](send)); err != nil {
+	// Alice opens a chat with Bob and writes to him, as the page's send button would.
+	send := `(async () => { const c = await window.__api.chats.open('bob@` + domain + `', {}, true); await c.sendMessage({ body: 'hi Bob, from Converse' }); return true; })()`
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](send, chromedp.EvalAwaitPromise)); err != nil {
 		t.Fatal(err)
 	}
 	got := awaitMessage(t, bob.next, "hi Bob, from Converse")
@@ -79,9 +88,9 @@ func TestConverseInBrowser(t *testing.T) {
 	}
 	bob.send("<message to='" + aliceJID + "' type='chat' from='" + bobJID + "'><body>hello Alice, Bob here on TCP &amp; co</body></message>")
 	if _, err := chromedp.Run(ctx,
-		chromedp.Poll[bool](`window.__received.includes('hello Alice, Bob here on TCP & co')`, chromedp.WithPollingTimeout(30*time.Second)),
+		chromedp.Poll[bool](`window.__received.includes('hello Alice, Bob here on TCP & co') && document.body.innerText.includes('hello Alice, Bob here on TCP & co')`, chromedp.WithPollingTimeout(30*time.Second)),
 	); err != nil {
-		t.Fatalf("Converse never received the reply: %v", err)
+		t.Fatalf("the reply never showed in Converse's chat: %v", err)
 	}
 	if shot := os.Getenv("CONVERSE_SCREENSHOT"); shot != "" {
 		if err := b.Screenshot(shot); err != nil {
