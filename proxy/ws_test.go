@@ -359,3 +359,42 @@ func TestWebSocketUnansweredPingsEndTheSession(t *testing.T) {
 		return len(e.srv.conns) == 0
 	})
 }
+
+// Behind a trusted reverse proxy the client's address comes from
+// X-Forwarded-For, and is what the upstream login is told (and the limits see);
+// from anyone else the header is ignored.
+func TestWebSocketForwardedAddress(t *testing.T) {
+	for name, tc := range map[string]struct {
+		trusted []netip.Prefix
+		want    string
+	}{
+		"trusted proxy": {[]netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}, "203.0.113.9"},
+		"not trusted":   {nil, "127.0.0.1"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			url := e.serveWS(WebSocketOptions{TrustedProxies: tc.trusted})
+			ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
+			defer cancel()
+			ws, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{
+				Subprotocols: []string{"xmpp"}, HTTPHeader: http.Header{"X-Forwarded-For": {"203.0.113.9"}},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ws.CloseNow()
+			c := &wsClient{t: t, ws: ws}
+			c.send(wsOpen)
+			c.expectPrefix("<open ")
+			c.expectPrefix("<stream:features")
+			c.send(plainAuth("juliet", "s3cret"))
+			c.expect("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>")
+			e.up.mu.Lock()
+			from := e.up.froms[0]
+			e.up.mu.Unlock()
+			if host, _, _ := net.SplitHostPort(from.String()); host != tc.want {
+				t.Fatalf("upstream login told of %v, want %s", from, tc.want)
+			}
+		})
+	}
+}
