@@ -27,6 +27,6 @@ COPY --from=build /out/xmpp-oauth-proxy /xmpp-oauth-proxy
 USER 65532:65532
 # 5222 STARTTLS, 5223 Direct TLS (XEP-0368), 9090 metrics/healthz/readyz when
 # metrics.address is set. Ports below 1024 would need CAP_NET_BIND_SERVICE.
-EXPOSE 5222 5223 9090
+EXPOSE 5222 5223 5281 9090
 ENTRYPOINT ["/xmpp-oauth-proxy"]
 CMD ["serve", "-c", "/etc/xmpp-oauth-proxy/config.yaml"]

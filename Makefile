@@ -36,3 +36,4 @@ build:
 # The self-service page's screenshots in docs/ (a headless Chromium signs in at Glewlwyd).
 screenshots:
 	PORTAL_SCREENSHOTS=docs $(GO) test -count=1 -run TestPortalInBrowser ./portal
+	CONVERSE_SCREENSHOT=$(CURDIR)/docs/websocket-converse.png $(GO) test -count=1 -run TestConverseInBrowser ./internal/app

@@ -43,7 +43,10 @@ type conn struct {
 	raw       net.Conn // the accepted socket
 	nc        net.Conn // raw, or the *tls.Conn over it
 	directTLS bool
+	websocket bool // RFC 7395 (wsconn.go); raw is then a *wsConn
 	tlsDone   bool // TLS is up
+	// wsMaxStanza: a WebSocket's message limit once logged in.
+	wsMaxStanza int
 	// handshaking: a TLS handshake began and did not finish; the peer expects TLS
 	// records, so nothing may be written in plaintext any more.
 	handshaking bool

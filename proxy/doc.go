@@ -44,6 +44,14 @@
 // A SASL2 client asks for binding and stream management inside <authenticate/>: the
 // proxy does them upstream before <success/>, then relays the same way.
 //
-// The package does not know OAuth, HTTP or how the upstream login works; it does not
-// do XMPP server-to-server, WebSocket or BOSH, and it does not rewrite stanzas.
+// XMPP over WebSocket (RFC 7395, ServeWebSocket): wslisten.go checks the upgrade
+// request (path, Origin, subprotocol "xmpp"), wsaddr.go the client address behind
+// trusted reverse proxies, and wsconn.go shows the WebSocket to the rest of the
+// package as a TCP client's byte stream, translating the framing with
+// proxy/wsframe, so the same limits, pre-auth stream, SASL and relay serve it;
+// wshijack.go keeps its buffers small. An idle WebSocket session costs about
+// 30 KiB, one parked goroutine included (docs/benchmarks.md).
+//
+// The package does not know OAuth or how the upstream login works; it does not do
+// XMPP server-to-server or BOSH, and it does not rewrite stanzas.
 package proxy

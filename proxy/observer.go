@@ -29,6 +29,13 @@ func (nopObserver) Relayed(int64, int64) {}
 func (nopObserver) Refused(string)       {}
 func (nopObserver) Revoked(int)          {}
 
+func (c *conn) listenerName() string {
+	if c.websocket {
+		return listenerWebSocket
+	}
+	return listenerName(c.directTLS)
+}
+
 func listenerName(directTLS bool) string {
 	if directTLS {
 		return "direct"

@@ -62,6 +62,9 @@ func (c *conn) handoff(l *loginResult) bool {
 	r.toClient = direction{r: r, src: &r.fromUp, dst: c.nc, tail: &r.upTail, end: r.endUpstreamToClient}
 	c.relay = r
 	c.state = stateRelay
+	if w, ok := c.raw.(*wsConn); ok {
+		w.authenticated(c.wsMaxStanza)
+	}
 	c.cancel() // the pre-auth context and its timer are no longer needed
 	c.ctx, c.cancel = nil, func() {}
 	c.mu.Unlock()

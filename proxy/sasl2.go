@@ -15,11 +15,18 @@ import (
 // restart and Bind2 (bind2.go) before <success/>.
 
 // featuresAuth offers legacy SASL and SASL2 with the same mechanisms after TLS.
+// Over WebSocket only legacy SASL: SASL2 there (no stream restart, RFC 7395's
+// <open/>) is not built yet, and Converse.js would pick mechanism names from
+// both lists.
 func (c *conn) featuresAuth() []byte {
 	mechs := c.domain.SASL.Mechanisms()
 	var b bytes.Buffer
 	b.WriteString("<stream:features><mechanisms xmlns='" + nsSASL + "'>")
 	writeMechanisms(&b, mechs)
+	if c.websocket {
+		b.WriteString("</mechanisms></stream:features>")
+		return b.Bytes()
+	}
 	b.WriteString("</mechanisms><authentication xmlns='" + nsSASL2 + "'>")
 	writeMechanisms(&b, mechs)
 	// Bind2 declares its namespace as the default: go-xmpp finds it no other way.

@@ -197,19 +197,10 @@ func normDomain(s string) string { return strings.ToLower(strings.TrimSuffix(s, 
 // until they end or Shutdown ends them. Other accept errors (EMFILE...) are retried
 // after a pause. Serve closes ln. It returns nil when stopped by ctx or Shutdown.
 func (s *Server) Serve(ctx context.Context, ln net.Listener, directTLS bool) error {
-	s.mu.Lock()
-	if s.closing {
-		s.mu.Unlock()
-		ln.Close()
+	if !s.addListener(ln) {
 		return nil
 	}
-	s.listeners[ln] = struct{}{}
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.listeners, ln)
-		s.mu.Unlock()
-	}()
+	defer s.removeListener(ln)
 
 	stop := make(chan struct{})
 	defer close(stop)
@@ -250,6 +241,25 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener, directTLS bool) err
 	}
 }
 
+// addListener registers ln for Shutdown to close; false (and ln closed) when
+// Shutdown has begun.
+func (s *Server) addListener(ln net.Listener) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		ln.Close()
+		return false
+	}
+	s.listeners[ln] = struct{}{}
+	return true
+}
+
+func (s *Server) removeListener(ln net.Listener) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.listeners, ln)
+}
+
 func (s *Server) isClosing() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -286,7 +296,7 @@ func (s *Server) track(c *conn) trackResult {
 	s.mu.Unlock()
 
 	if se == nil {
-		s.cfg.Observer.ConnOpened(listenerName(c.directTLS))
+		s.cfg.Observer.ConnOpened(c.listenerName())
 		return tracked
 	}
 	c.cancel()
@@ -327,7 +337,7 @@ func (s *Server) forget(c *conn) {
 	s.leavePreAuthLocked(c)
 	s.mu.Unlock()
 	if open {
-		s.cfg.Observer.ConnClosed(listenerName(c.directTLS))
+		s.cfg.Observer.ConnClosed(c.listenerName())
 	}
 }
 

@@ -2,7 +2,8 @@
 # Installs the Debian packages the demo and the tests run for real: Prosody and
 # ejabberd (the upstream XMPP servers), Glewlwyd (the OpenID Connect provider), PostgreSQL (the
 # credential store's second backend; tests start throwaway clusters), Chromium (the
-# headless browser that signs in on the self-service page) and their tools.
+# headless browser that signs in on the self-service page), node and npm (the web
+# clients, scripts/setup-webclients.sh) and their tools.
 # Idempotent: does nothing when everything is already there.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -17,7 +18,10 @@ compgen -G '/usr/lib/*/ejabberd-*/ebin/ejabberd.app' >/dev/null || need+=(ejabbe
 # Debian puts initdb and postgres in a versioned directory, not on PATH.
 compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need+=(postgresql)
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
-[ ${#need[@]} -eq 0 ] && exec bash "$here/setup-node-clients.sh"
+if [ ${#need[@]} -eq 0 ]; then
+  bash "$here/setup-webclients.sh"
+  exec bash "$here/setup-node-clients.sh"
+fi
 
 echo "setup: installing Debian packages for: ${need[*]}" >&2
 sudo=""
@@ -44,5 +48,6 @@ if [ "$had_ejabberd" = 0 ] && [ -d /run/systemd/system ]; then
   echo "setup: stopping and disabling the packaged ejabberd service (tests start their own)" >&2
   $sudo systemctl disable --now ejabberd >/dev/null 2>&1 || true
 fi
-# The xmpp.js test client (SASL2, Bind2, FAST, inline stream management).
+# The node test clients: xmpp.js over TCP (SASL2, FAST) and the web clients (WebSocket, Converse.js).
 bash "$here/setup-node-clients.sh"
+bash "$here/setup-webclients.sh"

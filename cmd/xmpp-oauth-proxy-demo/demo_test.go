@@ -41,10 +41,11 @@ func TestDemoStack(t *testing.T) {
 
 func runDemo(t *testing.T, demo, server string) {
 	dir := t.TempDir()
-	ports := freePorts(t, 4)
+	ports := freePorts(t, 6)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, demo, "-server", server, "-starttls", ports[0], "-direct", ports[1], "-metrics", ports[2], "-portal", ports[3])
+	cmd := exec.CommandContext(ctx, demo, "-server", server, "-starttls", ports[0], "-direct", ports[1], "-metrics", ports[2], "-portal", ports[3],
+		"-websocket", ports[4], "-webchat", ports[5], "-webclients", "../../tools/webclients")
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -97,6 +98,14 @@ func runDemo(t *testing.T, demo, server string) {
 		t.Errorf("%s: %s, want the sign-in page", page[1], resp.Status)
 	}
 
+	// The printed chat page serves Converse.js from node_modules, pointed at the
+	// proxy's WebSocket (Converse itself is tested in internal/app).
+	if chat := regexp.MustCompile(`Chat in the browser\s+: (http://\S+)`).FindStringSubmatch(printed.String()); chat != nil {
+		checkChatPage(t, chat[1], ports[4])
+	} else if _, err := os.Stat("../../tools/webclients/node_modules/converse.js"); err == nil || os.Getenv("CI") == "true" {
+		t.Errorf("demo printed no chat page:\n%s", printed.String())
+	}
+
 	// Run the printed command through a shell, as a user pasting it would (the
 	// message goes to bob, offline: what counts is that alice's login and send
 	// succeed through the proxy).
@@ -125,6 +134,25 @@ func runDemo(t *testing.T, demo, server string) {
 	}
 	if out, _ := exec.Command("pgrep", "-f", tmpDir[1]).Output(); len(out) > 0 {
 		t.Errorf("processes of the demo still running: %s", out)
+	}
+}
+
+// checkChatPage fetches the page and the Converse bundle it loads.
+func checkChatPage(t *testing.T, page, wsAddr string) {
+	t.Helper()
+	for _, u := range []string{page, strings.SplitN(page, "/?", 2)[0] + "/dist/converse.min.js"} {
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || len(body) == 0 {
+			t.Errorf("%s: %s", u, resp.Status)
+		}
+	}
+	if !strings.Contains(page, "ws%3A%2F%2F"+strings.ReplaceAll(wsAddr, ":", "%3A")) {
+		t.Errorf("chat page %s does not point at the WebSocket listener %s", page, wsAddr)
 	}
 }
 

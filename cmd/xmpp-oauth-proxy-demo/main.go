@@ -22,18 +22,22 @@ func main() {
 	metrics := flag.String("metrics", "127.0.0.1:9090", "metrics listener (empty: off)")
 	portal := flag.String("portal", "127.0.0.1:8080", "self-service page listener")
 	server := flag.String("server", testenv.ServerProsody, "XMPP server behind the proxy: prosody or ejabberd")
+	ws := flag.String("websocket", "127.0.0.1:5281", "proxy XMPP-over-WebSocket listener (plain ws:// on loopback)")
+	chat := flag.String("webchat", "127.0.0.1:8081", "Converse.js page listener (empty: off)")
+	clients := flag.String("webclients", "tools/webclients", "directory of the web clients (scripts/setup-webclients.sh installs them)")
 	flag.Parse()
 	if *server != testenv.ServerProsody && *server != testenv.ServerEjabberd {
 		fmt.Fprintf(os.Stderr, "demo: -server %q: want prosody or ejabberd\n", *server)
 		os.Exit(2)
 	}
-	if err := run(*server, *starttls, *direct, *metrics, *portal); err != nil {
+	l := testenv.ProxyListeners{StartTLS: *starttls, Direct: *direct, Metrics: *metrics, WebSocket: *ws, WebSocketPlain: true}
+	if err := run(*server, l, *portal, webChat{addr: *chat, dir: *clients}); err != nil {
 		fmt.Fprintln(os.Stderr, "demo:", err)
 		os.Exit(1)
 	}
 }
 
-func run(server, starttls, direct, metrics, portalAddr string) error {
+func run(server string, l testenv.ProxyListeners, portalAddr string, chat webChat) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 
@@ -57,7 +61,7 @@ func run(server, starttls, direct, metrics, portalAddr string) error {
 	}
 	cfgPath := filepath.Join(dir, "proxy.yaml")
 	extra := "log: {level: info, format: console}\n" + portal.Extra
-	if err := os.WriteFile(cfgPath, []byte(env.ProxyConfigFor(srv, testenv.ProxyListeners{StartTLS: starttls, Direct: direct, Metrics: metrics}, extra)), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, []byte(env.ProxyConfigFor(srv, l, extra)), 0o600); err != nil {
 		return err
 	}
 	cfg, err := config.Load(cfgPath)
@@ -75,7 +79,11 @@ func run(server, starttls, direct, metrics, portalAddr string) error {
 	if err := a.Listen(); err != nil { // listening before the how-to is printed
 		return err
 	}
-	printHowTo(env, srv, starttls, direct, cfgPath, portal.PublicURL)
+	chatURL, err := chat.serve(ctx, env, l.WebSocket)
+	if err != nil {
+		return err
+	}
+	printHowTo(env, srv, l.StartTLS, l.Direct, cfgPath, portal.PublicURL, chatURL)
 	return a.Run(ctx)
 }
 
@@ -85,7 +93,7 @@ var serverLabels = map[string]string{
 	testenv.ServerEjabberd: "ejabberd (stock config minus shaper and fail2ban)",
 }
 
-func printHowTo(env *testenv.Env, srv testenv.Server, starttls, direct, cfgPath, portalURL string) {
+func printHowTo(env *testenv.Env, srv testenv.Server, starttls, direct, cfgPath, portalURL, chatURL string) {
 	p, idp := srv.Info(), env.IdP
 	names := make([]string, 0, len(idp.Users))
 	for n := range idp.Users {
@@ -100,9 +108,10 @@ xmpp-oauth-proxy demo is running (Ctrl-C stops it and cleans up).
   Proxy                        : STARTTLS %s, Direct TLS %s (config %s)
   TLS certificate (self-signed): %s
   Self-service page            : %s (sign in at the IdP, create app passwords)
+  Chat in the browser          : %s
 
 Demo users (their passwords live in the IdP only; the XMPP server never sees them):
-`, serverLabels[p.Name], p.C2SAddr, idp.DiscoveryURL, starttls, direct, cfgPath, p.CertFile, portalURL)
+`, serverLabels[p.Name], p.C2SAddr, idp.DiscoveryURL, starttls, direct, cfgPath, p.CertFile, portalURL, chatURL)
 	for _, n := range names {
 		fmt.Printf("  %s@%s  password %s\n", n, p.Domain, idp.Users[n])
 	}

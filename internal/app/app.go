@@ -242,10 +242,12 @@ func upstreamConfig(d config.Domain, log zerolog.Logger) (upstream.Config, error
 	return uc, nil
 }
 
-// boundListener is a listening socket and whether it speaks Direct TLS.
+// boundListener is a listening socket and whether it speaks Direct TLS, or
+// XMPP over WebSocket (ws non-nil).
 type boundListener struct {
 	ln     net.Listener
 	direct bool
+	ws     *proxy.WebSocketOptions
 }
 
 // Listen binds every configured listener; Addrs then reports where.
@@ -260,7 +262,7 @@ func (a *App) Listen() error {
 			trusted, _ := config.ParsePrefixes(l.TrustedProxies) // validated at load
 			ln = proxy.ProxyProtocol{Trusted: trusted, Logger: a.log, Observer: a.metrics}.Listen(ln)
 		}
-		a.listeners = append(a.listeners, boundListener{ln, l.Mode == "direct"})
+		a.listeners = append(a.listeners, boundListener{ln, l.Mode == "direct", webSocketOptions(l)})
 		a.log.Info().Str("address", ln.Addr().String()).Str("mode", l.Mode).Msg("listening")
 	}
 	if addr := a.cfg.Metrics.Address; addr != "" {
@@ -369,7 +371,11 @@ func (a *App) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := a.server.Serve(serveCtx, b.ln, b.direct); err != nil && !errors.Is(err, net.ErrClosed) && serveCtx.Err() == nil {
+			serve := func() error { return a.server.Serve(serveCtx, b.ln, b.direct) }
+			if b.ws != nil {
+				serve = func() error { return a.server.ServeWebSocket(serveCtx, b.ln, *b.ws) }
+			}
+			if err := serve(); err != nil && !errors.Is(err, net.ErrClosed) && serveCtx.Err() == nil {
 				errs <- err
 			}
 		}()

@@ -91,6 +91,7 @@ type loginOpts struct {
 	quickAck bool // set TCP_QUICKACK before every read (Linux)
 	// wrap, when set, sees the raw connection (round-trip counting).
 	wrap func(net.Conn) net.Conn
+	ws   bool // XMPP over WebSocket (wss://addr/xmpp-websocket)
 }
 
 // loginPhases are the client-side durations of one login.
@@ -162,6 +163,10 @@ func benchLogin(ctx context.Context, o loginOpts) (*benchConn, loginPhases, erro
 // benchTLS connects and negotiates TLS, up to the post-TLS features; it returns
 // how long it took until the handshake was done and whether it resumed a session.
 func benchTLS(ctx context.Context, o loginOpts) (_ *benchConn, handshake time.Duration, resumed bool, err error) {
+	if o.ws {
+		c, handshake, err := benchWS(ctx, o)
+		return c, handshake, false, err
+	}
 	t0 := time.Now()
 	deadline, _ := ctx.Deadline()
 	d := &net.Dialer{Deadline: deadline}

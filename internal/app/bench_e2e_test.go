@@ -211,7 +211,11 @@ func benchMessageLatency(b *testing.B, env *testenv.Env, srv testenv.Server, dir
 	s := startBenchStackOn(b, env, srv, benchLimits)
 	domain := srv.Info().Domain
 	var baseline time.Duration
-	for _, side := range []string{direct, proxied} {
+	sides := []string{direct, proxied}
+	if srv.Info().Name == testenv.ServerProsody {
+		sides = append(sides, "proxy-websocket")
+	}
+	for _, side := range sides {
 		b.Run(side, func(b *testing.B) {
 			var a, bb loginOpts
 			if side == direct {
@@ -222,6 +226,10 @@ func benchMessageLatency(b *testing.B, env *testenv.Env, srv testenv.Server, dir
 			} else {
 				a = loginOpts{addr: s.direct, direct: true, tls: s.tlsConfig(), domain: domain, mech: "OAUTHBEARER", user: "alice", secret: idpToken(b, env, "alice")}
 				bb = loginOpts{addr: s.direct, direct: true, tls: s.tlsConfig(), domain: domain, mech: "OAUTHBEARER", user: "bob", secret: idpToken(b, env, "bob")}
+				if side == "proxy-websocket" {
+					a.addr, a.direct, a.ws = s.ws, false, true
+					bb.addr, bb.direct, bb.ws = s.ws, false, true
+				}
 			}
 			a.resource, bb.resource = "lat", "lat"
 			ca, _, err := benchLogin(ctx, a)

@@ -39,7 +39,9 @@ func BenchmarkIdleSessionMemory(b *testing.B) {
 	}
 	env := benchEnv(b)
 	path := filepath.Join(b.TempDir(), "proxy.yaml")
-	yaml := env.ProxyConfig(listenAny, benchLimits)
+	l := listenAny
+	l.WebSocket = "127.0.0.1:0"
+	yaml := env.ProxyConfig(l, benchLimits)
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		b.Fatal(err)
 	}
@@ -51,11 +53,12 @@ func BenchmarkIdleSessionMemory(b *testing.B) {
 	for _, hello := range []struct {
 		name   string
 		curves []tls.CurveID
-	}{{"client-hello=x25519mlkem768", nil}, {"client-hello=x25519", []tls.CurveID{tls.X25519}}} {
+		ws     bool
+	}{{"client-hello=x25519mlkem768", nil, false}, {"client-hello=x25519", []tls.CurveID{tls.X25519}, false}, {"websocket", []tls.CurveID{tls.X25519}, true}} {
 		b.Run(hello.name, func(b *testing.B) {
 			cfg := p.tlsConfig()
 			cfg.CurvePreferences = hello.curves
-			o := loginOpts{direct: true, tls: cfg, domain: env.Prosody.Domain, mech: "OAUTHBEARER", user: "alice", secret: token}
+			o := loginOpts{direct: !hello.ws, ws: hello.ws, tls: cfg, domain: env.Prosody.Domain, mech: "OAUTHBEARER", user: "alice", secret: token}
 			for i := 0; i < b.N; i++ {
 				measureIdle(b, path, env.Prosody.ConfigPath, o, n, hello.name, fmt.Sprintf("%s-%d-", hello.name, i))
 			}
@@ -79,6 +82,9 @@ func measureIdle(b *testing.B, configPath, prosodyConfig string, o loginOpts, n 
 	child := startBenchChild(b, configPath)
 	defer child.stop()
 	o.addr = child.direct
+	if o.ws {
+		o.addr = child.ws
+	}
 	var held sessions
 	defer held.close()
 	// Warm up pools, caches and the admin session, then measure from there.
@@ -148,6 +154,7 @@ type benchChild struct {
 	stdin  io.WriteCloser
 	out    *bufio.Reader
 	direct string
+	ws     string
 }
 
 // childMem is what the child reports: bytes, and a count of goroutines.
@@ -176,8 +183,8 @@ func startBenchChild(b *testing.B, configPath string) *benchChild {
 		if err != nil {
 			b.Fatalf("helper process: %v", err)
 		}
-		if f := strings.Fields(line); len(f) == 3 && f[0] == "ADDR" {
-			c.direct = f[2]
+		if f := strings.Fields(line); len(f) == 4 && f[0] == "ADDR" {
+			c.direct, c.ws = f[2], f[3]
 			return c
 		}
 	}
@@ -223,7 +230,7 @@ func (c *benchChild) stop() {
 }
 
 // TestHelperBenchProxyProcess is the child of BenchmarkIdleSessionMemory; it skips
-// unless started by it. It prints "ADDR starttls direct", then answers each "mem"
+// unless started by it. It prints "ADDR starttls direct websocket", then answers each "mem"
 // line on stdin with "MEM heapInuse stackInuse goroutines rss" ("prof path" writes a
 // heap profile first), and stops at EOF.
 func TestHelperBenchProxyProcess(t *testing.T) {
@@ -240,7 +247,7 @@ func TestHelperBenchProxyProcess(t *testing.T) {
 	}
 	a := runBenchApp(t, path, zerolog.New(os.Stderr).Level(level))
 	addrs := a.Addrs()
-	fmt.Printf("ADDR %s %s\n", addrs[0], addrs[1])
+	fmt.Printf("ADDR %s %s %s\n", addrs[0], addrs[1], addrs[2])
 	in := bufio.NewScanner(os.Stdin)
 	for in.Scan() {
 		if path, ok := strings.CutPrefix(in.Text(), "prof "); ok {

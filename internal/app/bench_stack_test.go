@@ -56,7 +56,9 @@ func startBenchStack(b *testing.B, env *testenv.Env, extra string) *stack {
 // startBenchStackOn is startBenchStack in front of srv.
 func startBenchStackOn(b *testing.B, env *testenv.Env, srv testenv.Server, extra string) *stack {
 	b.Helper()
-	return startBenchStackYAML(b, env, srv, env.ProxyConfigFor(srv, listenAny, extra))
+	l := listenAny
+	l.WebSocket = "127.0.0.1:0"
+	return startBenchStackYAML(b, env, srv, env.ProxyConfigFor(srv, l, extra))
 }
 
 // startBenchStackYAML is startBenchStackOn with the whole config given.
@@ -74,7 +76,11 @@ func startBenchStackYAML(b *testing.B, env *testenv.Env, srv testenv.Server, yam
 	})
 	a := runBenchApp(b, path, zerolog.New(logs).Level(zerolog.WarnLevel))
 	addrs := a.Addrs()
-	return &stack{env: env, srv: srv, starttls: addrs[0], direct: addrs[1], metrics: a.MetricsAddr(), logs: logs, roots: rootsOf(b, srv), app: a}
+	st := &stack{env: env, srv: srv, starttls: addrs[0], direct: addrs[1], metrics: a.MetricsAddr(), logs: logs, roots: rootsOf(b, srv), app: a}
+	if len(addrs) > 2 {
+		st.ws = addrs[2]
+	}
+	return st
 }
 
 // runBenchApp runs the proxy configured by the YAML file at path until tb ends

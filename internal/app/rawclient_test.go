@@ -207,16 +207,22 @@ func decodeChallenge(t testing.TB, el element) string {
 // bind binds a resource on a freshly restarted stream and returns the full JID.
 func (c *rawClient) bind(resource string) string {
 	c.t.Helper()
-	c.send("<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>" + resource + "</resource></bind></iq>")
-	el := c.next()
+	return bindResource(c.t, c.send, c.next, resource)
+}
+
+// bindResource binds over any client that sends and reads elements.
+func bindResource(t testing.TB, send func(string), next func() element, resource string) string {
+	t.Helper()
+	send("<iq xmlns='jabber:client' type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><resource>" + resource + "</resource></bind></iq>")
+	el := next()
 	if el.attr("type") != "result" {
-		c.t.Fatalf("bind failed: %s", el.Inner)
+		t.Fatalf("bind failed: %s", el.Inner)
 	}
 	var b struct {
 		JID string `xml:"bind>jid"`
 	}
 	if err := xml.Unmarshal([]byte("<iq>"+el.Inner+"</iq>"), &b); err != nil {
-		c.t.Fatal(err)
+		t.Fatal(err)
 	}
 	return b.JID
 }

@@ -27,6 +27,7 @@ type stack struct {
 	env              *testenv.Env
 	srv              testenv.Server
 	starttls, direct string
+	ws               string // the websocket listener's address, when configured
 	metrics          string
 	logs             *syncBuffer
 	roots            *x509.CertPool
@@ -118,7 +119,11 @@ func startStackReady(t testing.TB, env *testenv.Env, srv testenv.Server, yaml st
 	}
 	roots.AppendCertsFromPEM(pem)
 	addrs := a.Addrs()
-	return &stack{env: env, srv: srv, starttls: addrs[0], direct: addrs[1], metrics: a.MetricsAddr(), logs: logs, roots: roots, app: a}
+	st := &stack{env: env, srv: srv, starttls: addrs[0], direct: addrs[1], metrics: a.MetricsAddr(), logs: logs, roots: roots, app: a}
+	if len(addrs) > 2 {
+		st.ws = addrs[2]
+	}
+	return st
 }
 
 func (s *stack) tlsConfig() *tls.Config {

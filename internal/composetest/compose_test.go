@@ -154,7 +154,7 @@ func TestComposeServices(t *testing.T) {
 		t.Errorf("xmpp-oauth-proxy is not built from the repository's Dockerfile")
 	}
 	pub := proxy.published()
-	for _, port := range []string{"5222", "5223", "9090"} {
+	for _, port := range []string{"5222", "5223", "5281", "9090"} {
 		if _, ok := pub[port]; !ok {
 			t.Errorf("xmpp-oauth-proxy does not publish container port %s (ports %q)", port, proxy.Ports)
 		}

@@ -232,7 +232,7 @@ func TestDockerfileFinalStage(t *testing.T) {
 	if !slices.Equal(cmd, []string{"serve", "-c", "/etc/xmpp-oauth-proxy/config.yaml"}) {
 		t.Errorf("CMD %q", cmd)
 	}
-	for _, p := range []string{"5222", "5223", "9090"} {
+	for _, p := range []string{"5222", "5223", "5281", "9090"} {
 		if !slices.Contains(exposed, p) {
 			t.Errorf("EXPOSE %q lacks %s", exposed, p)
 		}

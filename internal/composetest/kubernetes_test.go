@@ -329,7 +329,7 @@ func TestKubernetesManifests(t *testing.T) {
 	if lb == nil {
 		t.Fatal("no Service of type LoadBalancer")
 	}
-	for _, want := range []int{5222, 5223} {
+	for _, want := range []int{5222, 5223, 5281} {
 		if !slices.ContainsFunc(lb.Ports, func(p servicePort) bool {
 			return p.Port == want && p.Protocol == "TCP" && containerPort(c, p.TargetPort) == want
 		}) {

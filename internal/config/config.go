@@ -27,11 +27,24 @@ type Log struct {
 // Listener is one client-facing socket.
 type Listener struct {
 	Address string `mapstructure:"address"`
-	Mode    string `mapstructure:"mode"` // starttls | direct
+	Mode    string `mapstructure:"mode"` // starttls | direct | websocket
 	// ProxyProtocol: clients arrive through a load balancer that sends a PROXY v1/v2
-	// header; only TrustedProxies (CIDRs or addresses) may connect.
+	// header; only TrustedProxies (CIDRs or addresses) may connect. For a
+	// websocket listener without it, TrustedProxies are the reverse proxies whose
+	// Forwarded / X-Forwarded-For headers name the client.
 	ProxyProtocol  bool     `mapstructure:"proxy_protocol"`
 	TrustedProxies []string `mapstructure:"trusted_proxies"`
+	WebSocket      `mapstructure:",squash"`
+}
+
+// WebSocket holds the keys of a websocket listener (RFC 7395); zero values
+// mean the proxy's defaults.
+type WebSocket struct {
+	Path           string        `mapstructure:"path"`       // default /xmpp-websocket
+	PlainHTTP      bool          `mapstructure:"plain_http"` // behind a TLS reverse proxy
+	AllowedOrigins []string      `mapstructure:"allowed_origins"`
+	MaxStanzaBytes int           `mapstructure:"max_stanza_bytes"`
+	PingInterval   time.Duration `mapstructure:"ping_interval"`
 }
 
 // TLS holds the proxy's own certificates; the one presented is chosen by SNI or by

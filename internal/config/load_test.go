@@ -22,7 +22,8 @@ func TestExampleLoads(t *testing.T) {
 	if cfg.OAuth.AllowInsecureHTTP || len(cfg.OAuth.UsernameRealms) != 0 {
 		t.Errorf("allow_insecure_http = %v, username_realms = %v", cfg.OAuth.AllowInsecureHTTP, cfg.OAuth.UsernameRealms)
 	}
-	if len(cfg.Listeners) != 2 || cfg.Listeners[1].Mode != "direct" {
+	if len(cfg.Listeners) != 3 || cfg.Listeners[1].Mode != "direct" || cfg.Listeners[2].Mode != "websocket" ||
+		cfg.Listeners[2].Path != "/xmpp-websocket" || cfg.Listeners[2].PingInterval != 50*time.Second {
 		t.Errorf("listeners = %+v", cfg.Listeners)
 	}
 	u := cfg.Domains[0].Upstream

@@ -41,7 +41,8 @@ func (c *Config) Validate() error {
 	for i, l := range c.Listeners {
 		key := fmt.Sprintf("listeners[%d]", i)
 		checkAddress(bad, key+".address", l.Address)
-		oneOf(key+".mode", l.Mode, "starttls", "direct")
+		oneOf(key+".mode", l.Mode, "starttls", "direct", "websocket")
+		validateWebSocket(bad, key, l)
 		if l.ProxyProtocol && len(l.TrustedProxies) == 0 {
 			bad(key+".trusted_proxies", "required with proxy_protocol: the load balancers' addresses")
 		}

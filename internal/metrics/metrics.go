@@ -56,7 +56,7 @@ func New() *Metrics {
 	return m
 }
 
-// ConnOpened and ConnClosed track client connections on a listener ("starttls" or "direct").
+// ConnOpened and ConnClosed track client connections on a listener ("starttls", "direct" or "websocket").
 func (m *Metrics) ConnOpened(listener string) {
 	m.connsTotal.WithLabelValues(listener).Inc()
 	m.connsOpen.WithLabelValues(listener).Inc()
