@@ -42,9 +42,6 @@ func (c *conn) authenticate() (*loginResult, error) {
 		var f *saslauth.Failure
 		c.sasl2 = el.name.Space == nsSASL2
 		c.fastIn = nil
-		if c.sasl2 && c.websocket {
-			return nil, unexpected(el) // not offered over WebSocket (featuresAuth)
-		}
 		switch {
 		case el.name == xml.Name{Space: nsSASL, Local: "auth"}, el.name == xml.Name{Space: nsSASL2, Local: "authenticate"}:
 			var res *loginResult

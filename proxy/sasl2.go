@@ -23,10 +23,6 @@ func (c *conn) featuresAuth() []byte {
 	var b bytes.Buffer
 	b.WriteString("<stream:features><mechanisms xmlns='" + nsSASL + "'>")
 	writeMechanisms(&b, mechs)
-	if c.websocket {
-		b.WriteString("</mechanisms></stream:features>")
-		return b.Bytes()
-	}
 	b.WriteString("</mechanisms><authentication xmlns='" + nsSASL2 + "'>")
 	writeMechanisms(&b, mechs)
 	// Bind2 declares its namespace as the default: go-xmpp finds it no other way.

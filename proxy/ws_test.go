@@ -125,7 +125,8 @@ func loginWS(t testing.TB, url, pass string) *wsClient {
 	c := dialWS(t, url)
 	c.send(wsOpen)
 	c.expectPrefix("<open xmlns='urn:ietf:params:xml:ns:xmpp-framing' from='example.com' id=")
-	c.expect("<stream:features" + nsDecls + "><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>OAUTHBEARER</mechanism><mechanism>PLAIN</mechanism></mechanisms></stream:features>")
+	// Legacy SASL first, then SASL2 (sasl2.go), as over TCP.
+	c.expectPrefix("<stream:features" + nsDecls + "><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>OAUTHBEARER</mechanism><mechanism>PLAIN</mechanism></mechanisms><authentication xmlns='urn:xmpp:sasl:2'>")
 	c.send(plainAuth("juliet", pass))
 	c.expect("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>")
 	c.send(wsOpen)
