@@ -42,7 +42,27 @@ func TestConverseInBrowser(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "converse.js", "dist", "converse.min.js")); err != nil {
 		t.Fatalf("converse.js is not installed: %v", err)
 	}
-	s := startWSStack(t)
+	t.Run("idp-password", func(t *testing.T) {
+		s := startWSStack(t)
+		converseChat(t, s, dir, s.env.IdP.Users["alice"], os.Getenv("CONVERSE_SCREENSHOT"))
+	})
+	// The same with an app password (the self-service page's), checked locally.
+	t.Run("app-password", func(t *testing.T) {
+		env := testenv.Require(t)
+		l := listenAny
+		l.WebSocket = "127.0.0.1:0"
+		s := startStackFor(t, env, env.ProxyConfig(l, storeConfig(t, "15m")))
+		_, pw := s.newAppPassword(t, "alice", env.IdP.Users["alice"], "Converse in the browser")
+		converseChat(t, s, dir, pw, "")
+		if n := s.scrape(t, `xmpp_oauth_proxy_app_password_logins_total{result="ok"}`); n < 1 {
+			t.Fatalf("Converse's login was not an app-password login (counted %v)", n)
+		}
+	})
+}
+
+// converseChat has Converse log in as alice with password over s's WebSocket,
+// chat with bob on TCP and show bob's reply; shot, if set, keeps a picture.
+func converseChat(t *testing.T, s *stack, dir, password, shot string) {
 	domain := s.env.Prosody.Domain
 	bob := s.loginPlain(t, "bob", s.env.IdP.Users["bob"])
 	bob.open(domain)
@@ -64,7 +84,7 @@ func TestConverseInBrowser(t *testing.T) {
 	b := testenv.RequireBrowser(t, 1100, 700)
 	ctx, cancel := context.WithTimeout(b.Ctx, 90*time.Second)
 	defer cancel()
-	q := url.Values{"ws": {"wss://" + s.ws + "/xmpp-websocket"}, "jid": {"alice@" + domain}, "password": {s.env.IdP.Users["alice"]}}
+	q := url.Values{"ws": {"wss://" + s.ws + "/xmpp-websocket"}, "jid": {"alice@" + domain}, "password": {password}}
 	page := servePage(t, dir) + "?" + q.Encode()
 	ignoreCerts := chromedp.Action[chromedp.Void](func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
 		return cdp.Call(ctx, tg, security.SetIgnoreCertificateErrors, security.SetIgnoreCertificateErrorsParams{Ignore: true})
@@ -95,7 +115,7 @@ func TestConverseInBrowser(t *testing.T) {
 	); err != nil {
 		t.Fatalf("the reply never showed in Converse's chat: %v", err)
 	}
-	if shot := os.Getenv("CONVERSE_SCREENSHOT"); shot != "" {
+	if shot != "" {
 		if err := b.Screenshot(shot); err != nil {
 			t.Fatal(err)
 		}
