@@ -2,10 +2,7 @@ package app_test
 
 import (
 	"context"
-	"fmt"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -61,28 +58,9 @@ func BenchmarkAppPasswordLogin(b *testing.B) {
 		b.Run(c.name+"/c16", func(b *testing.B) {
 			const workers = 16
 			before := s.tokenRequests(b)
-			var done atomic.Int64
-			start := time.Now()
-			for b.Loop() {
-				var wg sync.WaitGroup
-				var failed atomic.Value
-				for w := range workers {
-					wg.Go(func() {
-						if err := one(fmt.Sprintf("c%d-%d", w, done.Load())); err != nil {
-							failed.Store(err)
-							return
-						}
-						done.Add(1)
-					})
-				}
-				wg.Wait()
-				if err, _ := failed.Load().(error); err != nil {
-					b.Fatal(err)
-				}
-			}
-			el := time.Since(start)
-			b.ReportMetric(float64(done.Load())/el.Seconds(), "logins/s")
-			b.ReportMetric((s.tokenRequests(b)-before)/float64(max(done.Load(), 1)), "idp-requests/login")
+			n, rate := loginRate(b, workers, one)
+			b.ReportMetric(rate, "logins/s")
+			b.ReportMetric((s.tokenRequests(b)-before)/float64(max(n, 1)), "idp-requests/login")
 		})
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -231,32 +233,7 @@ func benchMessageLatency(b *testing.B, env *testenv.Env, srv testenv.Server, dir
 					bb.addr, bb.direct, bb.ws = s.ws, false, true
 				}
 			}
-			a.resource, bb.resource = "lat", "lat"
-			ca, _, err := benchLogin(ctx, a)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer ca.conn.Close()
-			cb, _, err := benchLogin(ctx, bb)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer cb.conn.Close()
-			peers := [2]*benchConn{ca, cb}
-			// Warm up both directions.
-			for i := range 20 {
-				if _, err := oneWay(peers[i%2], peers[1-i%2], -1-i); err != nil {
-					b.Fatal(err)
-				}
-			}
-			var lat durations
-			for i := 0; b.Loop(); i++ {
-				d, err := oneWay(peers[i%2], peers[1-i%2], i)
-				if err != nil {
-					b.Fatal(err)
-				}
-				lat = append(lat, d)
-			}
+			lat := measureLatency(b, ctx, a, bb)
 			lat.report(b, "", "us")
 			b.ReportMetric(lat.stalled(), "stalled-%")
 			p50 := lat.percentile(0.5)
@@ -268,6 +245,65 @@ func benchMessageLatency(b *testing.B, env *testenv.Env, srv testenv.Server, dir
 			}
 		})
 	}
+}
+
+// measureLatency logs a and bb in, warms both directions up, then times
+// one-way messages alternating direction for as long as b loops.
+func measureLatency(b *testing.B, ctx context.Context, a, bb loginOpts) durations {
+	b.Helper()
+	a.resource, bb.resource = "lat", "lat"
+	ca, _, err := benchLogin(ctx, a)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ca.conn.Close()
+	cb, _, err := benchLogin(ctx, bb)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cb.conn.Close()
+	peers := [2]*benchConn{ca, cb}
+	for i := range 20 {
+		if _, err := oneWay(peers[i%2], peers[1-i%2], -1-i); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var lat durations
+	for i := 0; b.Loop(); i++ {
+		d, err := oneWay(peers[i%2], peers[1-i%2], i)
+		if err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, d)
+	}
+	return lat
+}
+
+// loginRate runs one (a whole login) from workers goroutines at once, round
+// after round for as long as b loops, and returns how many logins it made and
+// how many per second.
+func loginRate(b *testing.B, workers int, one func(resource string) error) (logins int64, perSecond float64) {
+	b.Helper()
+	var done atomic.Int64
+	start := time.Now()
+	for round := 0; b.Loop(); round++ {
+		var wg sync.WaitGroup
+		var failed atomic.Value
+		for w := range workers {
+			wg.Go(func() {
+				if err := one(fmt.Sprintf("r%d-w%d", round, w)); err != nil {
+					failed.Store(err)
+					return
+				}
+				done.Add(1)
+			})
+		}
+		wg.Wait()
+		if err, _ := failed.Load().(error); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return done.Load(), float64(done.Load()) / time.Since(start).Seconds()
 }
 
 // oneWay sends message seq from one session to the other and returns the time

@@ -4,10 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -78,33 +75,7 @@ func BenchmarkVsHAProxy(b *testing.B) {
 	latency := map[string]time.Duration{}
 	for _, f := range fronts {
 		b.Run("latency/"+f.name, func(b *testing.B) {
-			ctx := context.Background()
-			a, bb := f.a, f.b
-			a.resource, bb.resource = "lat", "lat"
-			ca, _, err := benchLogin(ctx, a)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer ca.conn.Close()
-			cb, _, err := benchLogin(ctx, bb)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer cb.conn.Close()
-			peers := [2]*benchConn{ca, cb}
-			for i := range 20 {
-				if _, err := oneWay(peers[i%2], peers[1-i%2], -1-i); err != nil {
-					b.Fatal(err)
-				}
-			}
-			var lat durations
-			for i := 0; b.Loop(); i++ {
-				d, err := oneWay(peers[i%2], peers[1-i%2], i)
-				if err != nil {
-					b.Fatal(err)
-				}
-				lat = append(lat, d)
-			}
+			lat := measureLatency(b, context.Background(), f.a, f.b)
 			lat.report(b, "", "us")
 			latency[f.name] = lat.percentile(0.5)
 			if base := latency[baselineOf(f.name)]; base > 0 && !strings.HasPrefix(f.name, "haproxy") {
@@ -131,26 +102,7 @@ func BenchmarkVsHAProxy(b *testing.B) {
 			if err := one("warm"); err != nil {
 				b.Fatal(err)
 			}
-			var done atomic.Int64
-			start := time.Now()
-			for b.Loop() {
-				var wg sync.WaitGroup
-				var failed atomic.Value
-				for w := range workers {
-					wg.Go(func() {
-						if err := one(fmt.Sprintf("w%d-%s", w, strconv.FormatInt(done.Load(), 10))); err != nil {
-							failed.Store(err)
-							return
-						}
-						done.Add(1)
-					})
-				}
-				wg.Wait()
-				if err, _ := failed.Load().(error); err != nil {
-					b.Fatal(err)
-				}
-			}
-			rate[f.name] = float64(done.Load()) / time.Since(start).Seconds()
+			_, rate[f.name] = loginRate(b, workers, one)
 			b.ReportMetric(rate[f.name], "logins/s")
 			if base := rate[baselineOf(f.name)]; base > 0 && !strings.HasPrefix(f.name, "haproxy") {
 				b.ReportMetric(rate[f.name]/base, "x-haproxy")
