@@ -3,7 +3,7 @@ GO      ?= go
 FUZZTIME ?= 8s
 PKGS    := ./...
 
-.PHONY: demo test setup lint unit fuzz bench build screenshots
+.PHONY: demo test setup lint unit fuzz fuzz-long bench build screenshots
 
 # make demo SERVER=ejabberd puts ejabberd behind the proxy instead of Prosody.
 SERVER  ?= prosody
@@ -25,7 +25,16 @@ unit:
 
 # A short run of every fuzz target; the corpus lives in each package's testdata/fuzz.
 fuzz:
+	@bash scripts/fuzz-check.sh
 	@bash scripts/fuzz-all.sh $(FUZZTIME)
+
+# Every fuzz target for FUZZTIME_LONG each (15 targets: 10m each is 2.5 hours).
+# A finding stops the run and is left in the package's testdata/fuzz/<target>:
+# commit it with the fix, and `go test` replays it for ever (docs/fuzzing.md).
+FUZZTIME_LONG ?= 10m
+fuzz-long:
+	@bash scripts/fuzz-check.sh
+	@bash scripts/fuzz-all.sh $(FUZZTIME_LONG)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 20m $(PKGS)
