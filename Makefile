@@ -3,7 +3,7 @@ GO      ?= go
 FUZZTIME ?= 8s
 PKGS    := ./...
 
-.PHONY: demo test setup lint unit fuzz fuzz-long bench build screenshots
+.PHONY: demo test setup lint unit fuzz fuzz-long soak bench build screenshots
 
 # make demo SERVER=ejabberd puts ejabberd behind the proxy instead of Prosody.
 SERVER  ?= prosody
@@ -35,6 +35,16 @@ FUZZTIME_LONG ?= 10m
 fuzz-long:
 	@bash scripts/fuzz-check.sh
 	@bash scripts/fuzz-all.sh $(FUZZTIME_LONG)
+
+# The long soak (docs/reliability.md): SOAK_SESSIONS sessions with stream management
+# through a proxy in a child process, while the IdP restarts twice, Prosody once, the
+# certificates reload and SIGTERM drains; its figures plotted into docs/soak.png. A short
+# one (150 sessions, 20 s) runs in `make unit` as TestSoak. SOAK_SESSIONS=10000 for the big one.
+SOAK_SESSIONS ?= 2000
+SOAK_DURATION ?= 10m
+soak:
+	SOAK_SESSIONS=$(SOAK_SESSIONS) SOAK_DURATION=$(SOAK_DURATION) SOAK_PLOT=$(CURDIR)/docs/soak.png \
+		$(GO) test -count=1 -v -timeout 90m -run '^TestSoak$$' ./internal/app | grep -v '^=== '
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 20m $(PKGS)
