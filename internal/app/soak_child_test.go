@@ -96,20 +96,7 @@ type soakChild struct {
 
 func startSoakChild(t *testing.T, configPath string, logs io.Writer) *soakChild {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperSoakProxyProcess$", "-test.v")
-	cmd.Env = append(os.Environ(), envSoakProxyConfig+"="+configPath)
-	cmd.Stderr = logs
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, stdin, stdout := startHelper(t, "TestHelperSoakProxyProcess", envSoakProxyConfig+"="+configPath, logs)
 	c := &soakChild{cmd: cmd, stdin: stdin, lines: make(chan string, 16), exit: make(chan error, 1)}
 	go func() {
 		sc := bufio.NewScanner(stdout)

@@ -2,8 +2,8 @@ package app_test
 
 import (
 	"context"
-	"fmt"
 	"crypto/tls"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
