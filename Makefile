@@ -42,9 +42,10 @@ fuzz-long:
 # one (150 sessions, 20 s) runs in `make unit` as TestSoak. SOAK_SESSIONS=10000 for the big one.
 SOAK_SESSIONS ?= 2000
 SOAK_DURATION ?= 10m
+SOAK_INTERVAL ?= 2s
 soak:
-	SOAK_SESSIONS=$(SOAK_SESSIONS) SOAK_DURATION=$(SOAK_DURATION) SOAK_PLOT=$(CURDIR)/docs/soak.png \
-		$(GO) test -count=1 -v -timeout 90m -run '^TestSoak$$' ./internal/app | grep -v '^=== '
+	SOAK_SESSIONS=$(SOAK_SESSIONS) SOAK_DURATION=$(SOAK_DURATION) SOAK_INTERVAL=$(SOAK_INTERVAL) SOAK_PLOT=$(CURDIR)/docs/soak.png \
+		$(GO) test -count=1 -v -timeout 90m -run '^TestSoak$$' ./internal/app
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 20m $(PKGS)
