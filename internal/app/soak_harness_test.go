@@ -182,7 +182,7 @@ func (h *soakHarness) waitConnected(t *testing.T, ss []*soakSession, before []in
 
 // waitSettled waits for the proxy's goroutines and heap to come back to what
 // they were before the load, and fails if they do not.
-func (h *soakHarness) waitSettled(t *testing.T, base soakSample) soakSample {
+func (h *soakHarness) waitSettled(t *testing.T, base soakSample, heapSlack int64) soakSample {
 	t.Helper()
 	// A closed session stays referenced by its linger timer (proxy/relay.go,
 	// 5 s) until the timer fires: measure after that.

@@ -2,7 +2,9 @@ package app_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -51,7 +53,11 @@ func loginOutcome(err error) string {
 			return cond
 		}
 	}
-	return "no-connection"
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return "client-timeout" // the client gave up after benchIOTimeout, and retries
+	}
+	return "connection-lost"
 }
 
 // connect logs in, then resumes the old XEP-0198 session or binds a new one,
