@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"syscall"
+	"time"
 
 	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/app"
 	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/config"
@@ -83,8 +84,18 @@ func run(server string, l testenv.ProxyListeners, portalAddr string, chat webCha
 	if err != nil {
 		return err
 	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+	// The how-to comes once logins can work: the IdP's metadata and keys are in.
+	readyCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := a.WaitReady(readyCtx); err != nil {
+		stop()
+		<-done
+		return fmt.Errorf("the proxy did not get ready: %w", err)
+	}
 	printHowTo(env, srv, l.StartTLS, l.Direct, cfgPath, portal.PublicURL, chatURL)
-	return a.Run(ctx)
+	return <-done
 }
 
 // serverLabels describe the demo's upstream server.

@@ -162,20 +162,7 @@ type childMem struct{ heap, stack, goroutines, rss int64 }
 
 func startBenchChild(b *testing.B, configPath string) *benchChild {
 	b.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperBenchProxyProcess$")
-	cmd.Env = append(os.Environ(), envBenchProxyConfig+"="+configPath)
-	cmd.Stderr = os.Stderr
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
+	cmd, stdin, stdout := startHelper(b, "TestHelperBenchProxyProcess", envBenchProxyConfig+"="+configPath, os.Stderr)
 	c := &benchChild{cmd: cmd, stdin: stdin, out: bufio.NewReader(stdout)}
 	b.Cleanup(c.stop)
 	for range 100 {
@@ -190,6 +177,27 @@ func startBenchChild(b *testing.B, configPath string) *benchChild {
 	}
 	b.Fatal("helper process printed no address")
 	return nil
+}
+
+// startHelper runs this test binary again as the helper test name, with one
+// more environment variable, and returns its stdin and stdout.
+func startHelper(tb testing.TB, name, env string, stderr io.Writer) (*exec.Cmd, io.WriteCloser, io.Reader) {
+	tb.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+name+"$", "-test.v")
+	cmd.Env = append(os.Environ(), env)
+	cmd.Stderr = stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	return cmd, stdin, stdout
 }
 
 func (c *benchChild) mem(b *testing.B) childMem {

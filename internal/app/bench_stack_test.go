@@ -30,6 +30,12 @@ const benchNoFile = 65536
 // children) and returns them.
 func benchEnv(b *testing.B) *testenv.Env {
 	b.Helper()
+	raiseNoFile()
+	return testenv.Require(b)
+}
+
+// raiseNoFile raises the open-file limit to benchNoFile, as a deployment would.
+func raiseNoFile() {
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil {
 		// As a deployment would (LimitNOFILE): root may raise the hard limit too,
@@ -43,7 +49,6 @@ func benchEnv(b *testing.B) *testenv.Env {
 		lim.Cur = lim.Max
 		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
 	}
-	return testenv.Require(b)
 }
 
 // startBenchStack is startStack with a quiet logger (warnings only): the debug log

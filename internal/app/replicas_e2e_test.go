@@ -2,9 +2,6 @@ package app_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"fmt"
 	"testing"
 	"time"
 
@@ -17,9 +14,7 @@ import (
 func TestReplicasShareOnePostgreSQL(t *testing.T) {
 	env := testenv.Require(t)
 	dsn := testenv.PostgresDatabase(t)
-	key := make([]byte, 32)
-	_, _ = rand.Read(key)
-	store := fmt.Sprintf("store: {driver: postgres, dsn: %q, secret_key: %q}\n", dsn, base64.StdEncoding.EncodeToString(key))
+	store := postgresStore(dsn)
 	a := startStackFor(t, env, env.ProxyConfig(listenAny, store))
 	b := startStackFor(t, env, env.ProxyConfig(listenAny, store))
 

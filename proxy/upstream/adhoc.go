@@ -138,6 +138,9 @@ func (d *Dialer) provision(ctx context.Context, jid, password string) error {
 	}
 }
 
+// errAccountExists: add-user found the account, and take-over is off.
+var errAccountExists = errors.New("upstream account exists")
+
 // setPassword makes password the upstream password of jid. A missing account is
 // created (CreateAccounts); an existing one is taken over only with
 // TakeOverExisting, since its password may belong to someone the IdP does not
@@ -160,9 +163,7 @@ func (d *Dialer) setPassword(ctx context.Context, jid, password string) error {
 		// Refused: the account exists (Prosody: "Account already exists"; ejabberd: <conflict/>).
 	}
 	if !d.cfg.TakeOverExisting {
-		d.provisioned("take-over-refused", nil)
-		d.log.Warn().Str("jid", jid).Msg("upstream account exists but does not accept the managed secret; not taking it over (upstream.take_over_existing is off)")
-		return fmt.Errorf("%w: upstream account exists and take_over_existing is off", ErrRejected)
+		return errAccountExists // loginManaged decides, after one more login
 	}
 	err := d.admin.command(ctx, nodeChangePassword, [][2]string{{"accountjid", jid}, {"password", password}})
 	d.provisioned(nodeChangePassword, err)

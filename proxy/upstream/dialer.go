@@ -137,7 +137,19 @@ func (d *Dialer) loginManaged(ctx context.Context, user string) (*Session, error
 		return s, err
 	}
 	d.log.Info().Str("user", user).Msg("upstream refused the managed secret; provisioning the account")
-	if err := d.provision(ctx, jid, pw); err != nil {
+	err = d.provision(ctx, jid, pw)
+	if errors.Is(err, errAccountExists) {
+		// Another login (here, after our shared provisioning ended, or on another
+		// replica) may have just created it with the managed secret: ask again.
+		s, err = d.loginPassword(ctx, user, pw)
+		if err == nil || !errors.Is(err, errNotAuthorized) {
+			return s, err
+		}
+		d.provisioned("take-over-refused", nil)
+		d.log.Warn().Str("jid", jid).Msg("upstream account exists but does not accept the managed secret; not taking it over (upstream.take_over_existing is off)")
+		return nil, fmt.Errorf("%w: upstream account exists and take_over_existing is off", ErrRejected)
+	}
+	if err != nil {
 		return nil, err
 	}
 	return d.loginPassword(ctx, user, pw)
