@@ -67,7 +67,7 @@ func (d *direction) write(p []byte) error {
 // hotWindow is how long a direction that just moved data keeps its goroutine
 // waiting on the socket before it parks on the reactor: a busy session pays no
 // reactor wake-up and no goroutine start per message, an idle one still parks.
-const hotWindow = 2 * time.Second
+const hotWindow = 250 * time.Millisecond
 
 // hotWait waits, keeping this goroutine, until the source is readable or
 // hotWindow has passed. It reports whether the loop should read now (data, an

@@ -67,7 +67,7 @@ func BenchmarkIdleSessionMemory(b *testing.B) {
 }
 
 // idleSettle outlasts the proxy's hot window (proxy/relaydir.go: a direction
-// that just moved data waits 2 s on its socket before it parks): idle sessions
+// that just moved data waits 250 ms on its socket before it parks): idle sessions
 // are measured once they are idle.
 const idleSettle = 3 * time.Second
 
