@@ -323,6 +323,7 @@ func (c *conn) end(err error) {
 		return
 	}
 	c.log.Info().Str("stream_error", se.cond).AnErr("cause", se.cause).Msg("connection ended")
+	c.s.cfg.Observer.StreamError(se.cond)
 	var b []byte
 	if !c.headerSent {
 		// RFC 6120 section 4.9.1.3: even an error answers the header with ours.

@@ -17,6 +17,9 @@ type Observer interface {
 	Refused(reason string)
 	// Revoked reports relayed sessions ended because their credential was revoked.
 	Revoked(sessions int)
+	// StreamError reports a connection ended by the proxy with an RFC 6120
+	// stream error before it was relayed; cond is the condition.
+	StreamError(cond string)
 }
 
 type nopObserver struct{}
@@ -28,6 +31,7 @@ func (nopObserver) UpstreamLogin(string) {}
 func (nopObserver) Relayed(int64, int64) {}
 func (nopObserver) Refused(string)       {}
 func (nopObserver) Revoked(int)          {}
+func (nopObserver) StreamError(string)   {}
 
 func (c *conn) listenerName() string {
 	if c.websocket {

@@ -8,6 +8,7 @@ type credentialMetrics struct {
 	grantChecks       *prometheus.CounterVec
 	revocations       *prometheus.CounterVec
 	sessionsRevoked   prometheus.Counter
+	streamErrors      *prometheus.CounterVec
 }
 
 func newCredentialMetrics(ns string) credentialMetrics {
@@ -20,11 +21,13 @@ func newCredentialMetrics(ns string) credentialMetrics {
 			Help: "Revocations seen, by kind (credential_revoked, grant_disabled)."}, []string{"kind"}),
 		sessionsRevoked: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Name: "sessions_revoked_total",
 			Help: "Relayed sessions ended because their credential or grant was revoked."}),
+		streamErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: ns, Name: "pre_auth_stream_errors_total",
+			Help: "Connections the proxy ended with a stream error before relaying them, by RFC 6120 condition."}, []string{"condition"}),
 	}
 }
 
 func (c credentialMetrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{c.appPasswordLogins, c.grantChecks, c.revocations, c.sessionsRevoked}
+	return []prometheus.Collector{c.appPasswordLogins, c.grantChecks, c.revocations, c.sessionsRevoked, c.streamErrors}
 }
 
 // AppPasswordLogin counts a PLAIN login that matched an app password.
@@ -40,3 +43,6 @@ func (m *Metrics) Revocation(kind string) { m.cred.revocations.WithLabelValues(k
 
 // Revoked counts relayed sessions ended by a revocation (proxy's observer hook).
 func (m *Metrics) Revoked(sessions int) { m.cred.sessionsRevoked.Add(float64(sessions)) }
+
+// StreamError counts a pre-relay stream error by condition (proxy's observer hook).
+func (m *Metrics) StreamError(cond string) { m.cred.streamErrors.WithLabelValues(cond).Inc() }
