@@ -77,11 +77,19 @@ func (s *Store) CreateAppPassword(ctx context.Context, req NewAppPassword) (AppP
 		} else if err := usableGrant(ctx, tx, ap.GrantID, req.Owner.JID); err != nil {
 			return nil, err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO credentials
-			(id, grant_id, kind, owner_jid, label, secret_hash, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		salt, iterations, err := scramSalt(ctx, tx, ap.Owner)
+		if err != nil {
+			return nil, err
+		}
+		stored, server, err := scramKeysFor(ap.Owner, plain, salt, iterations)
+		if err != nil {
+			return nil, err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO credentials
+			(id, grant_id, kind, owner_jid, label, secret_hash, created_at, scram_stored_key, scram_server_key)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 			ap.ID, ap.GrantID, string(kindAppPassword), ap.Owner, ap.Label,
-			secretHash(s.hashKey, kindAppPassword, norm), toDB(now))
+			secretHash(s.hashKey, kindAppPassword, norm), toDB(now), stored, server)
 		return nil, err
 	})
 	if err != nil {

@@ -33,11 +33,23 @@ func (s *Store) Verify(ctx context.Context, jid, password, clientAddr string) (V
 // VerifyFrom is Verify that also records what the client calls itself
 // (agent, at most MaxLabelLength characters kept) with the use.
 func (s *Store) VerifyFrom(ctx context.Context, jid, password, clientAddr, agent string) (Verified, error) {
-	agent = cleanAgent(agent)
 	norm, ok := normalizePassword(password)
 	if !ok {
 		return Verified{}, fmt.Errorf("credstore: verify: %w", ErrNotFound)
 	}
+	return s.verifyWhere(ctx, `c.secret_hash = $1`, secretHash(s.hashKey, kindAppPassword, norm), jid, clientAddr, agent)
+}
+
+// VerifySCRAM lets in the app password id, whose SCRAM key the client's proof
+// matched, with Verify's checks and use recording: it may have been revoked
+// since the keys were read.
+func (s *Store) VerifySCRAM(ctx context.Context, jid, id, clientAddr, agent string) (Verified, error) {
+	return s.verifyWhere(ctx, `c.id = $1`, id, jid, clientAddr, agent)
+}
+
+// verifyWhere finds the app password that match ($1 = key) selects.
+func (s *Store) verifyWhere(ctx context.Context, match string, key any, jid, clientAddr, agent string) (Verified, error) {
+	agent = cleanAgent(agent)
 	if s.closed.Load() {
 		return Verified{}, s.fail("verify", ErrClosed)
 	}
@@ -48,8 +60,8 @@ func (s *Store) VerifyFrom(ctx context.Context, jid, password, clientAddr, agent
 			c.last_used_at, c.last_used_addr, c.last_used_agent, c.revoked_at, c.revoked_reason,
 			g.owner_sub, g.last_checked_at, g.disabled_at, g.disabled_reason
 		FROM credentials c JOIN grants g ON g.id = c.grant_id
-		WHERE c.secret_hash = $1 AND c.kind = $2`,
-		secretHash(s.hashKey, kindAppPassword, norm), string(kindAppPassword)).Scan(
+		WHERE `+match+` AND c.kind = $2`,
+		key, string(kindAppPassword)).Scan(
 		&v.ID, &v.GrantID, &v.Owner, &v.Label, &created,
 		&lastUsed, &lastAddr, &lastAgent, &revoked, &revokedReason,
 		&v.Subject, &checked, &disabled, &disabledReason)

@@ -99,6 +99,9 @@ type Config struct {
 	AllowOAuthBearer bool
 	// FAST, when set, checks XEP-0484 token logins (StartFAST).
 	FAST FASTVerifier
+	// SCRAM, when set, offers SCRAM-SHA-256 and -PLUS for the credentials it
+	// holds keys for (app passwords).
+	SCRAM SCRAMVerifier
 	// Scope and DiscoveryURL go into the RFC 7628 / XEP-0493 error challenge.
 	Scope        string
 	DiscoveryURL string

@@ -11,10 +11,14 @@ const (
 // errNotOffered is the log-only cause of an invalid-mechanism failure.
 var errNotOffered = errors.New("mechanism not offered")
 
-// Mechanisms lists the offered mechanism names in preference order: OAUTHBEARER
-// (no password crosses the proxy) before PLAIN.
+// Mechanisms lists the offered mechanism names in preference order: those
+// where no password crosses the proxy (SCRAM, OAUTHBEARER) before PLAIN. The
+// transport drops SCRAM-SHA-256-PLUS where it has no channel binding.
 func (c Config) Mechanisms() []string {
 	var m []string
+	if c.SCRAM != nil {
+		m = append(m, MechSCRAMSHA256Plus, MechSCRAMSHA256)
+	}
 	if c.AllowOAuthBearer {
 		m = append(m, MechOAuthBearer)
 	}
@@ -33,6 +37,8 @@ func (c Config) Start(mechanism string) (Session, error) {
 		return &oauthBearerSession{cfg: c}, nil
 	case mechanism == MechPlain && c.AllowPlain:
 		return &plainSession{cfg: c}, nil
+	case (mechanism == MechSCRAMSHA256 || mechanism == MechSCRAMSHA256Plus) && c.SCRAM != nil:
+		return c.startSCRAM(mechanism), nil
 	}
 	return nil, &Failure{Condition: InvalidMechanism, Cause: errNotOffered}
 }
