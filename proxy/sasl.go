@@ -233,7 +233,7 @@ func decodeSASL(text []byte) ([]byte, error) {
 // mechanismLabel keeps metric labels to a fixed set: the name is the client's.
 func mechanismLabel(mech string) string {
 	switch mech {
-	case saslauth.MechPlain, saslauth.MechOAuthBearer:
+	case saslauth.MechPlain, saslauth.MechOAuthBearer, saslauth.MechSCRAMSHA256, saslauth.MechSCRAMSHA256Plus:
 		return mech
 	case saslauth.MechHTNone, saslauth.MechHTUniq, saslauth.MechHTEndp, saslauth.MechHTExpr:
 		return "FAST"

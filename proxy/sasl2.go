@@ -19,9 +19,11 @@ import (
 // <open/>) is not built yet, and Converse.js would pick mechanism names from
 // both lists.
 func (c *conn) featuresAuth() []byte {
-	mechs := c.domain.SASL.Mechanisms()
+	mechs := c.mechanisms()
 	var b bytes.Buffer
-	b.WriteString("<stream:features><mechanisms xmlns='" + nsSASL + "'>")
+	b.WriteString("<stream:features>")
+	b.Write(c.channelBindingFeature(mechs))
+	b.WriteString("<mechanisms xmlns='" + nsSASL + "'>")
 	writeMechanisms(&b, mechs)
 	b.WriteString("</mechanisms><authentication xmlns='" + nsSASL2 + "'>")
 	writeMechanisms(&b, mechs)
@@ -91,6 +93,11 @@ func (c *conn) authContext() context.Context {
 	}
 	if c.agent != "" {
 		ctx = saslauth.WithClientAgent(ctx, c.agent)
+	}
+	if isSCRAM(c.mech) {
+		if cb, ok := c.scramBinding(); ok {
+			ctx = saslauth.WithChannelBinding(ctx, cb)
+		}
 	}
 	return ctx
 }

@@ -122,10 +122,14 @@ func New(cfg *config.Config, log zerolog.Logger) (*App, error) {
 		// or app passwords, which only the managed strategy can log in with.
 		allowPlain := cfg.OAuth.ResourceOwnerPassword && a.oauth.CanPassword()
 		var fast *fastStore
+		var scram *scramStore
 		if a.store != nil && d.Upstream.Credentials == "managed" {
 			domainAuth = appPasswordAuthenticator{store: a.store, checker: a.checker, next: auth,
 				grant: allowPlain, domain: strings.ToLower(d.Name), metrics: a.metrics}
 			allowPlain = true
+			if cfg.AppPasswords.SCRAMOffered(cfg.OAuth.ResourceOwnerPassword) {
+				scram = &scramStore{appPasswordAuthenticator: domainAuth.(appPasswordAuthenticator)}
+			}
 			if cfg.AppPasswords.FASTTokenLifetime > 0 {
 				fast = &fastStore{store: a.store, checker: a.checker, domain: strings.ToLower(d.Name),
 					lifetime: cfg.AppPasswords.FASTTokenLifetime}
@@ -144,9 +148,12 @@ func New(cfg *config.Config, log zerolog.Logger) (*App, error) {
 			},
 			Upstream: dialer,
 		})
+		last := &pc.Domains[len(pc.Domains)-1]
 		if fast != nil {
-			last := &pc.Domains[len(pc.Domains)-1]
 			last.SASL.FAST, last.FAST = *fast, *fast
+		}
+		if scram != nil {
+			last.SASL.SCRAM = *scram
 		}
 	}
 	a.server, err = proxy.New(pc)

@@ -7,6 +7,7 @@ import (
 
 	goxmpp "github.com/xmppo/go-xmpp"
 	"mellium.im/sasl"
+	"mellium.im/xmpp"
 	"mellium.im/xmpp/stanza"
 )
 
@@ -47,23 +48,30 @@ func TestGoXMPPSASL2Bind2(t *testing.T) {
 		if !strings.HasPrefix(c.JID(), s.jid("alice")+"/go-xmpp-test.") {
 			t.Fatalf("go-xmpp was told JID %q, want alice's with the Bind2 tag", c.JID())
 		}
-		text := "hello from go-xmpp over SASL2 " + c.JID()
-		if _, _, err := c.Send(goxmpp.Chat{Remote: s.jid("bob"), Type: "chat", Text: text}); err != nil {
-			t.Fatal(err)
-		}
-		receive(t, bobIn.messages, "go-xmpp's message", func(b string) bool { return b == text })
-		sendMessage(t, bob, c.JID(), "reply to "+c.JID())
-		chats := goXMPPChats(c)
-		receive(t, chats, "bob's reply", func(b string) bool { return b == "reply to "+c.JID() })
-		// go-xmpp's Close reads the stream's end itself, racing with Recv: end
-		// the stream, let Recv see its end, then close.
-		if _, err := c.SendOrg("</stream:stream>"); err != nil {
-			t.Fatal(err)
-		}
-		for range chats {
-		}
-		c.Close()
+		goXMPPChat(t, s, c, bob, bobIn, "over SASL2")
 	}
+}
+
+// goXMPPChat sends a message from c to bob, waits for bob's answer, and ends
+// c's stream.
+func goXMPPChat(t *testing.T, s *stack, c *goxmpp.Client, bob *xmpp.Session, bobIn *inbox, how string) {
+	t.Helper()
+	text := "hello from go-xmpp " + how + " " + c.JID()
+	if _, _, err := c.Send(goxmpp.Chat{Remote: s.jid("bob"), Type: "chat", Text: text}); err != nil {
+		t.Fatal(err)
+	}
+	receive(t, bobIn.messages, "go-xmpp's message", func(b string) bool { return b == text })
+	sendMessage(t, bob, c.JID(), "reply to "+c.JID())
+	chats := goXMPPChats(c)
+	receive(t, chats, "bob's reply", func(b string) bool { return b == "reply to "+c.JID() })
+	// go-xmpp's Close reads the stream's end itself, racing with Recv: end
+	// the stream, let Recv see its end, then close.
+	if _, err := c.SendOrg("</stream:stream>"); err != nil {
+		t.Fatal(err)
+	}
+	for range chats {
+	}
+	c.Close()
 }
 
 // goXMPPChats delivers the bodies of the chats c receives until it ends.

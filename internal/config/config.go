@@ -173,7 +173,7 @@ func Default() Config {
 			CacheSize:             10000,
 		},
 		Store:        Store{Driver: "sqlite"},
-		AppPasswords: AppPasswords{Recheck: 15 * time.Minute, Grace: time.Hour, FASTTokenLifetime: 30 * 24 * time.Hour},
+		AppPasswords: AppPasswords{Recheck: 15 * time.Minute, Grace: time.Hour, FASTTokenLifetime: 30 * 24 * time.Hour, SCRAM: "auto"},
 		Sessions:     Sessions{Recheck: 15 * time.Minute},
 		Limits: Limits{
 			PreAuthTimeout:  30 * time.Second,

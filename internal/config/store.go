@@ -37,6 +37,17 @@ type AppPasswords struct {
 	// FASTTokenLifetime is how long a FAST token (XEP-0484) works; it is
 	// rotated once less than half is left. 0: no FAST.
 	FASTTokenLifetime time.Duration `mapstructure:"fast_token_lifetime"`
+	// SCRAM offers SCRAM-SHA-256(-PLUS) for app passwords: "auto" does when
+	// the IdP password grant is off (every password is then an app password),
+	// "on" always, "off" never. Clients prefer SCRAM to PLAIN, so with the
+	// grant on, "on" would fail users who type their IdP password.
+	SCRAM string `mapstructure:"scram"`
+}
+
+// SCRAMOffered says whether SCRAM is offered for app passwords, given
+// whether the IdP password grant is on.
+func (a AppPasswords) SCRAMOffered(passwordGrant bool) bool {
+	return a.SCRAM == "on" || a.SCRAM == "auto" && !passwordGrant
 }
 
 // Sessions tunes how live sessions of password and token logins stay bound to
@@ -135,5 +146,10 @@ func (c *Config) validateStore(bad func(string, string, ...any)) {
 	}
 	if c.AppPasswords.FASTTokenLifetime != 0 && c.AppPasswords.FASTTokenLifetime < time.Minute {
 		bad("app_passwords.fast_token_lifetime", "must be 0 (off) or at least 1m")
+	}
+	switch c.AppPasswords.SCRAM {
+	case "auto", "on", "off":
+	default:
+		bad("app_passwords.scram", "%q is not one of auto, on, off", c.AppPasswords.SCRAM)
 	}
 }
