@@ -28,6 +28,13 @@ func BenchmarkScaleSessions(b *testing.B) {
 		limit = v
 	}
 	steps := scaleSteps(limit)
+	// APP_BENCH_REPLICAS > 1 spreads the sessions over that many proxy
+	// processes: one process needs two descriptors per session, so 10,000
+	// sessions do not fit a hard open-file limit of 20,000.
+	replicas := 1
+	if v, err := strconv.Atoi(os.Getenv("APP_BENCH_REPLICAS")); err == nil && v > 0 {
+		replicas = v
+	}
 	env := benchEnv(b)
 	token := idpToken(b, env, "alice")
 	p := prosodyStack(b, env)
@@ -43,25 +50,38 @@ func BenchmarkScaleSessions(b *testing.B) {
 				b.Fatal(err)
 			}
 			for i := 0; i < b.N; i++ {
-				child := startBenchChild(b, path)
-				o := loginOpts{addr: child.direct, direct: true, tls: p.tlsConfig(), domain: env.Prosody.Domain, mech: "OAUTHBEARER", user: "alice", secret: token}
+				children := make([]*benchChild, replicas)
+				for r := range children {
+					children[r] = startBenchChild(b, path)
+				}
+				o := loginOpts{direct: true, tls: p.tlsConfig(), domain: env.Prosody.Domain, mech: "OAUTHBEARER", user: "alice", secret: token}
 				var held sessions
-				if err := held.open(o, fmt.Sprintf("%s%d-w", leg, i), 20); err != nil {
+				// open spreads n new sessions over the replicas, as a load balancer would.
+				open := func(prefix string, n int) error {
+					for r, c := range children {
+						o.addr = c.direct
+						if err := held.open(o, fmt.Sprintf("%s-r%d-", prefix, r), n/replicas+boolInt(r < n%replicas)); err != nil {
+							return err
+						}
+					}
+					return nil
+				}
+				if err := open(fmt.Sprintf("%s%d-w", leg, i), 20*replicas); err != nil {
 					b.Fatal(err)
 				}
 				time.Sleep(idleSettle)
-				m0 := child.mem(b)
+				m0 := sumMem(b, children)
 				have := 0
 				var xy plotter.XYs
 				for _, n := range steps {
 					start := time.Now()
-					if err := held.open(o, fmt.Sprintf("%s%d-s%d-", leg, i, n), n-have); err != nil {
+					if err := open(fmt.Sprintf("%s%d-s%d", leg, i, n), n-have); err != nil {
 						b.Fatal(err)
 					}
 					took := time.Since(start)
 					have = n
 					time.Sleep(idleSettle)
-					m := child.mem(b)
+					m := sumMem(b, children)
 					per := float64(m.heap+m.stack-m0.heap-m0.stack) / float64(n)
 					b.ReportMetric(per, fmt.Sprintf("B/session@%d", n))
 					b.ReportMetric(float64(m.rss-m0.rss)/float64(n), fmt.Sprintf("RSS-B/session@%d", n))
@@ -69,7 +89,9 @@ func BenchmarkScaleSessions(b *testing.B) {
 					xy = append(xy, plotter.XY{X: float64(n), Y: per / 1024})
 				}
 				held.close()
-				child.stop()
+				for _, c := range children {
+					c.stop()
+				}
 				series[leg] = xy
 			}
 		})
@@ -79,6 +101,25 @@ func BenchmarkScaleSessions(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// sumMem adds up the replicas' memory.
+func sumMem(b *testing.B, children []*benchChild) childMem {
+	var sum childMem
+	for _, c := range children {
+		m := c.mem(b)
+		sum.heap += m.heap
+		sum.stack += m.stack
+		sum.rss += m.rss
+	}
+	return sum
+}
+
+func boolInt(v bool) int {
+	if v {
+		return 1
+	}
+	return 0
 }
 
 // scaleSteps are the session counts measured on the way to max.
