@@ -76,8 +76,11 @@ func (c *conn) handoff(l *loginResult) bool {
 		r.auth = &sessionAuth{id: watchedIdentity(l.result.Identity), lastChecked: time.Now()}
 		r.liveKeys = append(r.liveKeys, recheckKey)
 	}
-	c.s.live.add(r, r.liveKeys)
+	why, revoked := c.s.live.add(r, r.liveKeys)
 	c.log.Info().Str("mechanism", l.result.Mechanism).Str("user", r.user).Msg("logged in")
+	if revoked {
+		c.log.Info().Str("user", r.user).Str("why", why).Msg("session ended: its credential was revoked while it logged in")
+	}
 	// A logger with context costs half a KiB; an idle session should not keep one.
 	c.log = zerolog.Nop()
 
@@ -106,6 +109,9 @@ func (c *conn) handoff(l *loginResult) bool {
 	r.toUp.trimLeadingSpace = !clientStarted
 	go r.toClient.run()
 	go r.toUp.run()
+	if revoked && r.revoke(why) {
+		c.s.cfg.Observer.Revoked(1)
+	}
 	return true
 }
 

@@ -3,6 +3,7 @@ package proxy
 import (
 	"strings"
 	"sync"
+	"time"
 )
 
 // SessionRef names what a session logged in with, so that revoking it can end
@@ -28,16 +29,36 @@ func (r SessionRef) keys() []string {
 type liveSessions struct {
 	mu    sync.Mutex
 	byKey map[string]map[*relay]struct{}
+	// ended remembers revoked keys for a while: a login whose credential was
+	// checked before the revocation but registers after it must end too.
+	ended map[string]tombstone
 }
 
-func (l *liveSessions) add(r *relay, keys []string) {
+type tombstone struct {
+	why   string
+	until time.Time
+}
+
+// tombstoneLifetime outlasts any login in flight (the pre-auth phase is
+// bounded by limits.pre_auth_timeout, far less).
+const tombstoneLifetime = 10 * time.Minute
+
+// add indexes r under keys; when one of them was revoked lately it returns
+// the reason, and r must end.
+func (l *liveSessions) add(r *relay, keys []string) (revokedWhy string, revoked bool) {
 	if len(keys) == 0 {
-		return
+		return "", false
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.byKey == nil {
 		l.byKey = map[string]map[*relay]struct{}{}
+	}
+	now := time.Now()
+	for _, k := range keys {
+		if t, ok := l.ended[k]; ok && now.Before(t.until) {
+			revokedWhy, revoked = t.why, true
+		}
 	}
 	for _, k := range keys {
 		set := l.byKey[k]
@@ -46,6 +67,25 @@ func (l *liveSessions) add(r *relay, keys []string) {
 			l.byKey[k] = set
 		}
 		set[r] = struct{}{}
+	}
+	return revokedWhy, revoked
+}
+
+// bury records keys as revoked and forgets those whose time is up.
+func (l *liveSessions) bury(keys []string, why string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := time.Now()
+	for k, t := range l.ended {
+		if !now.Before(t.until) {
+			delete(l.ended, k)
+		}
+	}
+	if l.ended == nil {
+		l.ended = map[string]tombstone{}
+	}
+	for _, k := range keys {
+		l.ended[k] = tombstone{why: why, until: now.Add(tombstoneLifetime)}
 	}
 }
 
@@ -87,6 +127,7 @@ func (l *liveSessions) matching(keys []string) []*relay {
 // a client shows the user), the upstream a clean end of stream, so that no
 // stream-management session lingers to be resumed. It returns how many ended.
 func (s *Server) EndSessions(ref SessionRef, text string) int {
+	s.live.bury(ref.keys(), text)
 	ended := 0
 	for _, r := range s.live.matching(ref.keys()) {
 		if r.revoke(text) {

@@ -88,3 +88,37 @@ func TestEndSessionsByCredential(t *testing.T) {
 		return len(e.srv.live.byKey) == 0
 	})
 }
+
+// TestRevokedWhileLoggingIn: a credential revoked after its check but before
+// its session is registered (here: revoked first, as the race would order
+// it) still ends that session at once; another credential's login is untouched.
+func TestRevokedWhileLoggingIn(t *testing.T) {
+	upEnds := make(chan string, 2)
+	e := newEnv(t, func(c net.Conn) {
+		all, _ := io.ReadAll(c) // what the relay sent the upstream
+		upEnds <- string(all)
+	}, func(cfg *Config) { cfg.Domains[0].SASL.Authenticator = credAuth{} })
+
+	if n := e.srv.EndSessions(SessionRef{CredentialID: "c1"}, "This app password was revoked"); n != 0 {
+		t.Fatalf("ended %d sessions before any login", n)
+	}
+	late := e.dial(e.addr)
+	late.startTLS(e.pool)
+	late.send(plainAuth("juliet", "app-1")) // the authenticator does not know of the revocation
+	late.expect("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>")
+	if got := late.rest(); !strings.Contains(got, "<not-authorized xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>") ||
+		!strings.Contains(got, "This app password was revoked") {
+		t.Fatalf("the late session got %q, want the revocation's stream error", got)
+	}
+	if up := <-upEnds; !strings.HasSuffix(up, streamClose) {
+		t.Fatalf("upstream got %q, want a clean end", up)
+	}
+
+	other := e.dial(e.addr)
+	other.startTLS(e.pool)
+	other.send(plainAuth("juliet", "app-2"))
+	other.expect("<success xmlns='urn:ietf:params:xml:ns:xmpp-sasl'/>")
+	if ids := e.srv.LiveCredentials(); len(ids) != 1 || ids[0] != "c2" {
+		t.Fatalf("live credentials = %q, want only c2", ids)
+	}
+}
