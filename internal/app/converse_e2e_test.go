@@ -58,6 +58,23 @@ func TestConverseInBrowser(t *testing.T) {
 			t.Fatalf("Converse's login was not an app-password login (counted %v)", n)
 		}
 	})
+	// With SCRAM offered, Strophe (inside Converse) prefers SCRAM-SHA-256 to
+	// PLAIN: the app password never crosses the WebSocket.
+	t.Run("app-password-scram", func(t *testing.T) {
+		env := testenv.Require(t)
+		l := listenAny
+		l.WebSocket = "127.0.0.1:0"
+		store := strings.Replace(storeConfig(t, "15m"), "grace: 1h}", "grace: 1h, scram: on}", 1)
+		s := startStackFor(t, env, env.ProxyConfig(l, store))
+		_, pw := s.newAppPassword(t, "alice", env.IdP.Users["alice"], "Converse in the browser")
+		converseChat(t, s, dir, pw, "")
+		if n := s.scrape(t, `xmpp_oauth_proxy_sasl_attempts_total{mechanism="SCRAM-SHA-256",result="success"}`); n != 1 {
+			t.Fatalf("Converse's SCRAM-SHA-256 logins counted %v, want 1", n)
+		}
+		if strings.Contains(s.logs.String(), pw) {
+			t.Fatal("the app password appears in the log")
+		}
+	})
 }
 
 // converseChat has Converse log in as alice with password over s's WebSocket,
