@@ -45,6 +45,8 @@ type conn struct {
 	directTLS bool
 	websocket bool // RFC 7395 (wsconn.go); raw is then a *wsConn
 	tlsDone   bool // TLS is up
+	// tlsEndPoint: RFC 5929 tls-server-end-point of the TLS session, nil if unknown.
+	tlsEndPoint []byte
 	// wsMaxStanza: a WebSocket's message limit once logged in.
 	wsMaxStanza int
 	// handshaking: a TLS handshake began and did not finish; the peer expects TLS

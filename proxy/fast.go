@@ -56,8 +56,6 @@ func (c *conn) fastMechanisms() []string {
 }
 
 // channelBinding is the data mech binds to on this connection, if available.
-// tls-server-end-point (-ENDP) would need the certificate the handshake chose,
-// which crypto/tls does not report on the server side: not offered.
 func (c *conn) channelBinding(mech string) ([]byte, bool) {
 	tc, ok := c.nc.(*tls.Conn)
 	if !ok {
@@ -72,6 +70,8 @@ func (c *conn) channelBinding(mech string) ([]byte, bool) {
 	case saslauth.MechHTExpr:
 		b, err := st.ExportKeyingMaterial("EXPORTER-Channel-Binding", nil, 32) // RFC 9266
 		return b, err == nil
+	case saslauth.MechHTEndp:
+		return c.tlsEndPoint, c.tlsEndPoint != nil // learnt by tlsHandshake
 	}
 	return nil, false
 }

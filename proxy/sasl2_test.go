@@ -83,7 +83,7 @@ const sasl2UA = "<user-agent id='ua-1'><software>t</software></user-agent>"
 
 // TestSASL2FASTOffer: FAST is offered inline only where the domain has a
 // token store, and only the mechanisms the connection can bind (TLS 1.3:
-// tls-exporter, no tls-unique).
+// tls-exporter and tls-server-end-point, no tls-unique).
 func TestSASL2FASTOffer(t *testing.T) {
 	without := newEnv(t, nil)
 	wc := without.dial(without.addr)
@@ -94,7 +94,7 @@ func TestSASL2FASTOffer(t *testing.T) {
 	with := newEnv(t, nil, withFAST(&fakeFAST{token: "tok"}))
 	fc := with.dial(with.addr)
 	fc.startTLS(with.pool)
-	if !strings.Contains(fc.seen.String(), "<fast xmlns='urn:xmpp:fast:0'><mechanism>HT-SHA-256-EXPR</mechanism><mechanism>HT-SHA-256-NONE</mechanism></fast>") {
+	if !strings.Contains(fc.seen.String(), "<fast xmlns='urn:xmpp:fast:0'><mechanism>HT-SHA-256-EXPR</mechanism><mechanism>HT-SHA-256-ENDP</mechanism><mechanism>HT-SHA-256-NONE</mechanism></fast>") {
 		t.Fatalf("FAST offer: %s", fc.seen.String())
 	}
 }

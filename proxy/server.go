@@ -96,7 +96,6 @@ type Server struct {
 
 	directTLS, starttlsTLS *tls.Config
 	refusing               atomic.Int32 // refused connections being answered
-	sniHint                sync.Map     // *tlsrecord.Conn -> stream domain, during STARTTLS handshakes
 
 	// base is the parent of every connection's context; cancelled once all is over.
 	base       context.Context

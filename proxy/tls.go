@@ -24,16 +24,9 @@ func (s *Server) tlsConfigs() (direct, starttls *tls.Config) {
 	return direct, starttls
 }
 
-// getCertificate picks by SNI; a STARTTLS client without SNI gets the certificate of
-// the domain its stream asked for.
+// getCertificate picks by SNI. A STARTTLS client without SNI gets the
+// certificate of the domain its stream asked for (tlsHandshake).
 func (s *Server) getCertificate(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
-	if h.ServerName == "" {
-		if d, ok := s.sniHint.Load(h.Conn); ok {
-			hh := *h
-			hh.ServerName = d.(string)
-			h = &hh
-		}
-	}
 	return s.cfg.Certificates.GetCertificate(h)
 }
 
@@ -41,14 +34,12 @@ func (s *Server) getCertificate(h *tls.ClientHelloInfo) (*tls.Certificate, error
 // domain is the stream's domain for STARTTLS, "" for Direct TLS.
 func (c *conn) handshake(domain string) error {
 	rc := &tlsrecord.Conn{Conn: c.raw}
-	cfg := c.s.directTLS
+	hs := &tlsHandshake{s: c.s, base: c.s.directTLS, domain: domain}
 	if domain != "" {
-		cfg = c.s.starttlsTLS
-		c.s.sniHint.Store(rc, domain) // the handshake sees rc as ClientHelloInfo.Conn
-		defer c.s.sniHint.Delete(rc)
+		hs.base = c.s.starttlsTLS
 	}
 	c.handshaking = true // from here on, a failure must not be answered in plaintext
-	tc := tls.Server(rc, cfg)
+	tc := tls.Server(rc, hs.config())
 	if err := tc.HandshakeContext(c.ctx); err != nil {
 		return err
 	}
@@ -56,6 +47,7 @@ func (c *conn) handshake(domain string) error {
 	c.tlsDone = true
 	c.handshaking = false
 	st := tc.ConnectionState()
+	c.tlsEndPoint = hs.endPoint(st.DidResume)
 	c.log = c.log.With().Str("tls", tls.VersionName(st.Version)).Logger()
 	if domain == "" && st.ServerName != "" {
 		c.sni = normDomain(st.ServerName)

@@ -55,14 +55,7 @@ func (e element) child() string {
 func (s *stack) dialRaw(t testing.TB, direct bool) (*rawClient, element) {
 	t.Helper()
 	if direct {
-		cfg := s.tlsConfig()
-		cfg.NextProtos = []string{"xmpp-client"}
-		conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", s.direct, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := newRaw(t, conn)
-		return c, c.open(s.env.Prosody.Domain)
+		return s.dialRawTLS(t, s.tlsConfig())
 	}
 	conn, err := net.DialTimeout("tcp", s.starttls, 5*time.Second)
 	if err != nil {
@@ -78,6 +71,18 @@ func (s *stack) dialRaw(t testing.TB, direct bool) (*rawClient, element) {
 		t.Fatalf("want proceed, got %s", el.XMLName.Local)
 	}
 	c = c.upgrade(s)
+	return c, c.open(s.env.Prosody.Domain)
+}
+
+// dialRawTLS is dialRaw over Direct TLS with the client config cfg.
+func (s *stack) dialRawTLS(t testing.TB, cfg *tls.Config) (*rawClient, element) {
+	t.Helper()
+	cfg.NextProtos = []string{"xmpp-client"}
+	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", s.direct, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newRaw(t, conn)
 	return c, c.open(s.env.Prosody.Domain)
 }
 
