@@ -71,6 +71,9 @@ type conn struct {
 	sasl2      bool                // the last SASL element was SASL2's (XEP-0388)
 	fastIn     *saslauth.FASTInput // the current exchange is a FAST token login
 	agent      string              // the current SASL2 exchange's user-agent software and device
+	// configVersion is the XEP-0509 version of the features this stream got.
+	configVersion string
+	iapMismatches int
 
 	remoteIP netip.Addr
 	client   netip.Prefix // remoteIP as per-client limits see it

@@ -42,7 +42,9 @@ func TestSASLOfferedAfterStartTLS(t *testing.T) {
 	want := "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'><mechanism>OAUTHBEARER</mechanism><mechanism>PLAIN</mechanism></mechanisms>" +
 		"<authentication xmlns='urn:xmpp:sasl:2'><mechanism>OAUTHBEARER</mechanism><mechanism>PLAIN</mechanism>" +
 		"<inline><sm xmlns='urn:xmpp:sm:3'/><bind xmlns='urn:xmpp:bind:0'><inline><feature var='urn:xmpp:sm:3'/><feature var='urn:xmpp:carbons:2'/></inline></bind>" +
-		"</inline></authentication></stream:features>"
+		"</inline></authentication>"
+	got = configVersionRE.ReplaceAllString(got, "</stream:features>") // its own test: iap_test.go
+	want += "</stream:features>"
 	if !strings.HasSuffix(got, want) {
 		t.Errorf("features after TLS: %q, want suffix %q", got, want)
 	}

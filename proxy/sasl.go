@@ -60,6 +60,12 @@ func (c *conn) authenticate() (*loginResult, error) {
 		default:
 			return nil, unexpected(el)
 		}
+		if f.Cause == errIAPMismatch {
+			if err := c.iapMismatch(); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if err := c.failed(f); err != nil {
 			return nil, err
 		}

@@ -32,7 +32,7 @@ func (c *conn) featuresAuth() []byte {
 		"<feature var='" + nsSM + "'/><feature var='" + nsCarbons + "'/></inline></bind>")
 	b.Write(c.fastFeature())
 	b.WriteString("</inline></authentication></stream:features>")
-	return b.Bytes()
+	return c.withConfigVersion(b.Bytes())
 }
 
 func writeMechanisms(b *bytes.Buffer, mechs []string) {
@@ -54,6 +54,9 @@ func (c *conn) attempt2(el *element) (*loginResult, *saslauth.Failure, error) {
 			cond = saslauth.InvalidMechanism
 		}
 		return nil, &saslauth.Failure{Condition: cond, Cause: err}, nil
+	}
+	if req.configVersion != "" && req.configVersion != c.configVersion {
+		return nil, &saslauth.Failure{Condition: saslauth.Aborted, Cause: errIAPMismatch}, nil
 	}
 	c.agent = strings.TrimSpace(req.userAgent.software + " " + req.userAgent.device)
 	defer func() { c.agent = "" }()

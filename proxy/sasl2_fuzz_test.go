@@ -19,6 +19,7 @@ func FuzzAuthenticate(f *testing.F) {
 		"<bind xmlns='urn:xmpp:bind:0'><tag>phone</tag></bind><request-token xmlns='urn:xmpp:fast:0' mechanism='HT-SHA-256-NONE'/></authenticate>"))
 	f.Add([]byte("<authenticate xmlns='urn:xmpp:sasl:2' mechanism='HT-SHA-256-NONE'><initial-response>=</initial-response><fast xmlns='urn:xmpp:fast:0' count='7' invalidate='true'/></authenticate>"))
 	f.Add([]byte("<authenticate xmlns='urn:xmpp:sasl:2' mechanism='X'><bind xmlns='urn:xmpp:bind:0'><tag>a\tb&#x85;c</tag><tag>d</tag></bind></authenticate>"))
+	f.Add([]byte("<authenticate xmlns='urn:xmpp:sasl:2' mechanism='PLAIN'><initial-response>=</initial-response><config-version xmlns='urn:xmpp:iap:0' value='abc'/></authenticate>"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sr := newStreamReader(bufio.NewReader(bytes.NewReader(data)), 4096)
 		el, err := sr.next(inSASL)

@@ -41,6 +41,9 @@ type sasl2Request struct {
 	invalidate   bool      // <fast invalidate='true'/>
 	count        int64     // <fast count/>, -1 when absent
 	resume       *smResume // XEP-0198 <resume/> inline (XEP-0388)
+	// configVersion is XEP-0509's: the features the client assumed when it
+	// pipelined this <authenticate/>; "" when it waited for them.
+	configVersion string
 }
 
 // smResume is a client's inline <resume/>.
@@ -118,6 +121,12 @@ func parseAuthenticate(el *element) (*sasl2Request, error) {
 				return nil, errSASL2Malformed
 			}
 			r.requestToken = m
+		case ch.name.Space == nsIAP && ch.name.Local == "config-version":
+			v, _ := ch.attrValue("value")
+			if v == "" || len(v) > maxConfigVersion {
+				return nil, errSASL2Malformed
+			}
+			r.configVersion = v
 		case ch.name.Space == nsFAST && ch.name.Local == "fast":
 			r.fast = true
 			v, _ := ch.attrValue("invalidate")
