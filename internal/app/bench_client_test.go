@@ -45,7 +45,12 @@ func (c *benchConn) next() (element, error) { return nextElement(c.dec) }
 
 // open sends a stream header and returns the features after the server's header.
 func (c *benchConn) open(domain string) (element, error) {
-	if err := c.send(clientStreamHeader(domain)); err != nil {
+	return c.openWith(domain, "")
+}
+
+// openWith is open with pipelined sent right behind the header, in one write.
+func (c *benchConn) openWith(domain, pipelined string) (element, error) {
+	if err := c.send(clientStreamHeader(domain) + pipelined); err != nil {
 		return element{}, err
 	}
 	for range 8 {
@@ -92,6 +97,9 @@ type loginOpts struct {
 	// wrap, when set, sees the raw connection (round-trip counting).
 	wrap func(net.Conn) net.Conn
 	ws   bool // XMPP over WebSocket (wss://addr/xmpp-websocket)
+	// pipeline goes with the post-TLS stream header (XEP-0509: an
+	// <authenticate/> that need not wait for the features).
+	pipeline string
 }
 
 // loginPhases are the client-side durations of one login.
@@ -212,7 +220,7 @@ func benchTLS(ctx context.Context, o loginOpts) (_ *benchConn, handshake time.Du
 	}
 	handshake = time.Since(t0)
 	c := newBenchConn(tc)
-	if _, err := c.open(o.domain); err != nil {
+	if _, err := c.openWith(o.domain, o.pipeline); err != nil {
 		raw.Close()
 		return nil, 0, false, err
 	}

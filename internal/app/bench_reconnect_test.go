@@ -2,9 +2,11 @@ package app_test
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/xml"
 	"fmt"
 	"net"
+	"regexp"
 	"strconv"
 	"testing"
 	"time"
@@ -70,6 +72,15 @@ func BenchmarkReconnect(b *testing.B) {
 			return c, err
 		}
 	}
+	// pipelined is a FAST reconnect of a client that cached the features'
+	// XEP-0509 version: <authenticate/> goes with the stream header.
+	version := benchConfigVersion(b, loginOpts{addr: s.direct, direct: true, tls: s.tlsConfig(), domain: domain})
+	pipelined := func(ctx context.Context, o loginOpts) (*benchConn, error) {
+		o.pipeline = authenticate2XML("HT-SHA-256-NONE", htProof("alice", fastToken, nil),
+			ua+bind+"<fast xmlns='urn:xmpp:fast:0'/><config-version xmlns='urn:xmpp:iap:0' value='"+version+"'/>")
+		c, _, err := benchSASL2(ctx, o, "", nil, "")
+		return c, err
+	}
 	for _, delay := range []time.Duration{0, 25 * time.Millisecond} {
 		proxyAddr, prosodyAddr := s.direct, p.direct
 		if delay > 0 {
@@ -84,6 +95,7 @@ func BenchmarkReconnect(b *testing.B) {
 			{"proxy/sasl2-plain-app-password", viaProxy, sasl2("PLAIN", func() []byte { return plainPayload("", "alice", appPW) }, bind)},
 			{"proxy/sasl2-fast", viaProxy, sasl2("HT-SHA-256-NONE", func() []byte { return htProof("alice", fastToken, nil) },
 				ua+bind+"<fast xmlns='urn:xmpp:fast:0'/>")},
+			{"proxy/sasl2-fast-pipelined", viaProxy, pipelined},
 			{"proxy/legacy-plain-app-password+carbons+sm", withMech(viaProxy, "PLAIN", appPW), legacyMobile},
 			{"proxy/sasl2-fast+carbons+sm", viaProxy, sasl2("HT-SHA-256-NONE", func() []byte { return htProof("alice", fastToken, nil) },
 				ua+mobileBind+"<fast xmlns='urn:xmpp:fast:0'/>")},
@@ -126,7 +138,7 @@ func BenchmarkReconnect(b *testing.B) {
 				b.ReportMetric(float64(trips)/float64(len(lat)), "round-trips/login")
 				b.ReportMetric((s.scrape(b, "xmpp_oauth_proxy_idp_request_duration_seconds_count")-before)/float64(len(lat)), "idp-requests/login")
 				switch m.name {
-				case "proxy/sasl2-fast":
+				case "proxy/sasl2-fast", "proxy/sasl2-fast-pipelined":
 					b.ReportMetric(float64(p50[m.name])/float64(p50["proxy/legacy-plain-app-password"]), "p50-x-legacy-app-password")
 					b.ReportMetric(float64(p50[m.name])/float64(p50["proxy/legacy-plain-password-grant"]), "p50-x-legacy-password-grant")
 				case "proxy/sasl2-fast+carbons+sm":
@@ -157,8 +169,10 @@ func benchSASL2(ctx context.Context, o loginOpts, mech string, initial []byte, e
 			c.conn.Close()
 		}
 	}()
-	if err := c.send(authenticate2XML(mech, initial, extra)); err != nil {
-		return nil, element{}, err
+	if o.pipeline == "" {
+		if err := c.send(authenticate2XML(mech, initial, extra)); err != nil {
+			return nil, element{}, err
+		}
 	}
 	el, err := c.expect("success")
 	if err != nil {
@@ -186,4 +200,27 @@ func benchFASTToken(b *testing.B, o loginOpts, appPW, extra string) string {
 		b.Fatalf("no FAST token: %v %s", err, el.Inner)
 	}
 	return ok.Token.Token
+}
+
+// benchConfigVersion reads the XEP-0509 config version in the features the
+// proxy offers after Direct TLS.
+func benchConfigVersion(b *testing.B, o loginOpts) string {
+	b.Helper()
+	cfg := o.tls.Clone()
+	cfg.NextProtos = []string{"xmpp-client"}
+	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: benchIOTimeout}, "tcp", o.addr, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(benchIOTimeout))
+	f, err := newBenchConn(conn).open(o.domain)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := regexp.MustCompile(`<config-version xmlns=['"]urn:xmpp:iap:0['"] value=['"]([^'"]+)['"]`).FindStringSubmatch(f.Inner)
+	if m == nil {
+		b.Fatalf("no XEP-0509 config-version offered: %s", f.Inner)
+	}
+	return m[1]
 }
