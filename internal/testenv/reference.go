@@ -120,3 +120,6 @@ func writeTestModules(dir string) error {
 	}
 	return nil
 }
+
+// LogTail returns the last lines of the server's log, for test failures.
+func (p *Prosody) LogTail() string { return tailFile(p.proc.logPath, 60) }

@@ -43,7 +43,7 @@ func TestReferenceProsodySASL2(t *testing.T) {
 	p := RequireReferenceProsody(t)
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("reference prosody log:\n%s", tailFile(p.proc.logPath, 60))
+			t.Logf("reference prosody log:\n%s", p.LogTail())
 		}
 	})
 	user, pw := "ref."+randomSecret()[:8], randomSecret()

@@ -10,7 +10,11 @@
 -- 3. mod_sasl2_fast formats token expiry times from util.time.now(), which
 --    are fractional; 0.12's util.datetime passes them to Lua 5.4's os.date,
 --    which wants integers.
--- 4. mod_sasl2_sm calls mod_smacks.do_enable / do_resume, which return the
+-- 4. mod_sasl2_fast calls stanza:get_child_attr(), newer than 0.12.
+-- 5. After a Bind2 login 0.12's mod_saslauth still offers <bind/> and
+--    <session/> (trunk offers them only to unbound sessions): a client
+--    that reads them binds again and gets an error.
+-- 6. mod_sasl2_sm calls mod_smacks.do_enable / do_resume, which return the
 --    result and let SASL2 send it inside <success/>; 0.12's mod_smacks only
 --    has handle_enable / handle_resume, which send <enabled/>, <resumed/>
 --    and the queued stanzas themselves. They are run here with the
@@ -28,6 +32,25 @@ local function keep_stream_from(session)
 	end
 end
 filters.add_filter_hook(keep_stream_from);
+
+local stanza_mt = require "util.stanza".stanza_mt;
+if not stanza_mt.get_child_attr then
+	function stanza_mt:get_child_attr(name, xmlns, attr)
+		local tag = self:get_child(name, xmlns);
+		return tag and tag.attr[attr];
+	end
+end
+
+module:hook("stream-features", function(event)
+	if not event.origin.full_jid then return; end
+	event.features:maptags(function(tag)
+		local ns = tag.attr.xmlns;
+		if ns == "urn:ietf:params:xml:ns:xmpp-bind" or ns == "urn:ietf:params:xml:ns:xmpp-session" then
+			return nil;
+		end
+		return tag;
+	end);
+end, -10);
 
 local datetime = require "util.datetime";
 local format_datetime = datetime.datetime;
@@ -107,6 +130,10 @@ if not rawget(mod_smacks, "do_resume") then
 			return nil, failure(answer, "item-not-found");
 		end
 		rawsend.session = original; -- as handle_resume does (Prosody rebinds upvalues so)
+		-- SASL2's later success hooks (mod_sasl2_fast's) now see the original
+		-- session: give it this login's state.
+		original.sasl_handler, original.client_id = session.sasl_handler, session.client_id;
+		original.fast_token_request = session.fast_token_request;
 		return {
 			type = "resumed"; session = original; id = stanza.attr.previd;
 			-- The stanzas the client missed (and an <r/>), after <success/>.
