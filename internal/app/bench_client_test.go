@@ -44,8 +44,15 @@ func (c *benchConn) send(s string) error {
 func (c *benchConn) next() (element, error) { return nextElement(c.dec) }
 
 // open sends a stream header and returns the features after the server's header.
-func (c *benchConn) open(domain string) (element, error) {
-	if err := c.send(clientStreamHeader(domain)); err != nil {
+func (c *benchConn) open(domain string) (element, error) { return c.openFrom(domain, "") }
+
+// openFrom is open with from= (the client's bare JID) on the header, if set.
+func (c *benchConn) openFrom(domain, from string) (element, error) {
+	header := clientStreamHeader(domain)
+	if from != "" {
+		header = strings.Replace(header, "<stream:stream ", "<stream:stream from='"+from+"' ", 1)
+	}
+	if err := c.send(header); err != nil {
 		return element{}, err
 	}
 	for range 8 {
@@ -92,6 +99,9 @@ type loginOpts struct {
 	// wrap, when set, sees the raw connection (round-trip counting).
 	wrap func(net.Conn) net.Conn
 	ws   bool // XMPP over WebSocket (wss://addr/xmpp-websocket)
+	// from is the post-TLS stream header's from=, as SASL2 clients send it:
+	// mod_sasl2_fast offers FAST only to a stream that names its user.
+	from string
 }
 
 // loginPhases are the client-side durations of one login.
@@ -212,7 +222,7 @@ func benchTLS(ctx context.Context, o loginOpts) (_ *benchConn, handshake time.Du
 	}
 	handshake = time.Since(t0)
 	c := newBenchConn(tc)
-	if _, err := c.open(o.domain); err != nil {
+	if _, err := c.openFrom(o.domain, o.from); err != nil {
 		raw.Close()
 		return nil, 0, false, err
 	}
