@@ -114,7 +114,7 @@ func TestReferenceXMPPJS(t *testing.T) {
 			}
 		})
 	}
-	if traces["reference"] != traces["proxy"] {
+	if len(traces) == 2 && traces["reference"] != traces["proxy"] { // both ran
 		t.Errorf("xmpp.js behaved differently:\nreference %s\nproxy     %s", traces["reference"], traces["proxy"])
 	}
 }
@@ -172,7 +172,7 @@ func TestReferenceGoXMPP(t *testing.T) {
 			traces[tg.name] = strings.Join(trace, ",")
 		})
 	}
-	if traces["reference"] != traces["proxy"] {
+	if len(traces) == 2 && traces["reference"] != traces["proxy"] { // both ran
 		t.Errorf("go-xmpp behaved differently:\nreference %s\nproxy     %s", traces["reference"], traces["proxy"])
 	}
 }
