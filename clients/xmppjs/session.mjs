@@ -5,7 +5,7 @@
 // client's own reconnect resumes inline (FAST + <resume/>). Prints one JSON
 // object per event on stdout; never a secret.
 //
-// env: SERVICE (xmpps://host:port), DOMAIN, USERNAME, PASSWORD, PEER_USERNAME,
+// env: SERVICE (xmpps://host:port, or xmpp://host:port for STARTTLS), DOMAIN, USERNAME, PASSWORD, PEER_USERNAME,
 // PEER_PASSWORD, NODE_EXTRA_CA_CERTS (the test CA).
 import { client, xml } from "@xmpp/client";
 

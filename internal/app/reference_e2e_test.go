@@ -31,6 +31,10 @@ type target struct {
 	// bytes of SHA-1 of the user-agent id (the same on every login of the
 	// device), or without one a random id.medium().
 	bind2, bind2NoUA string
+	// sameResource: a device's logins bind the same resource (the
+	// reference's suffix comes from the user-agent id; the proxy's is new
+	// on every bind).
+	sameResource bool
 }
 
 // resource matches tag's Bind2 resources at tg, for a client that sends a
@@ -62,8 +66,8 @@ func referenceTargets(t *testing.T) []target {
 	_, pw := p.newAppPassword(t, "alice", env.IdP.Users["alice"], "xmpp.js")
 	return []target{
 		{"reference", r, "alice", benchDirectPassword, "bob", benchDirectPassword,
-			`^%s~[A-Za-z0-9+/]{12}$`, `^%s~[A-Za-z0-9_-]{24}$`},
-		{"proxy", p, "alice", pw, "bob", env.IdP.Users["bob"], `^%s\.[0-9a-f]{8}$`, `^%s\.[0-9a-f]{8}$`},
+			`^%s~[A-Za-z0-9+/]{12}$`, `^%s~[A-Za-z0-9_-]{24}$`, true},
+		{"proxy", p, "alice", pw, "bob", env.IdP.Users["bob"], `^%s\.[0-9a-f]{8}$`, `^%s\.[0-9a-f]{8}$`, false},
 	}
 }
 
@@ -72,51 +76,66 @@ func referenceTargets(t *testing.T) []target {
 // through the proxy: SASL2 PLAIN with Bind2 and inline SM and a FAST token,
 // a message each way, a FAST reconnect that binds again, a cut TLS socket
 // resumed inline with FAST + <resume/>, three messages sent during the cut
-// and one after it each delivered exactly once. Both traces must be the
-// same; the JIDs each follow their server's Bind2 form.
+// and one after it each delivered exactly once; over Direct TLS and
+// STARTTLS. Both traces must be the same; the JIDs each follow their
+// server's Bind2 form.
 func TestReferenceXMPPJS(t *testing.T) {
 	traces := map[string]string{}
 	for _, tg := range referenceTargets(t) {
-		t.Run(tg.name, func(t *testing.T) {
-			events := tg.s.runXMPPJS(t, "session.mjs", "SERVICE=xmpps://"+tg.s.direct, "DOMAIN="+tg.s.domain(),
-				"USERNAME="+tg.user, "PASSWORD="+tg.secret, "PEER_USERNAME="+tg.peer, "PEER_PASSWORD="+tg.peerPW)
-			trace, jids := xmppjsTrace(t, events, true)
-			var received, peerReceived []string
-			for _, ev := range events {
-				switch ev.Event {
-				case "received":
-					_ = json.Unmarshal([]byte(ev.Message), &received)
-				case "peer-received":
-					_ = json.Unmarshal([]byte(ev.Message), &peerReceived)
-				}
-			}
-			want := "authenticate:PLAIN,token:HT-SHA-256-NONE,online,sm:enabled," +
-				"authenticate:HT-SHA-256-NONE,online,sm:enabled,authenticate:HT-SHA-256-NONE,resumed"
-			if got := strings.Join(trace, ","); got != want {
-				t.Errorf("xmpp.js: %s\nwant %s", got, want)
-			}
-			traces[tg.name] = strings.Join(trace, ",")
-			if len(jids) != 3 || jids[1] != jids[2] {
-				t.Fatalf("JIDs (login, FAST login, resumed): %v; want the resume to keep the second", jids)
-			}
-			for _, j := range jids {
-				bare, res, _ := strings.Cut(j, "/")
-				if bare != tg.s.jid(tg.user) || !tg.resource("xmppjs", true).MatchString(res) {
-					t.Errorf("bound %q, want %s/ and a resource like %s", j, tg.s.jid(tg.user), tg.resource("xmppjs", true))
-				}
-			}
-			wantIn := []string{"from peer 1", "while cut 1", "while cut 2", "while cut 3", "after resume"}
-			if !slices.Equal(received, wantIn) {
-				t.Errorf("the client received %q, want each of %q once, in order", received, wantIn)
-			}
-			if wantOut := []string{"to peer 1", "to peer 2"}; !slices.Equal(peerReceived, wantOut) {
-				t.Errorf("the peer received %q, want %q", peerReceived, wantOut)
-			}
-		})
+		for _, mode := range []struct{ name, service string }{
+			{"DirectTLS", "xmpps://" + tg.s.direct}, {"STARTTLS", "xmpp://" + tg.s.starttls},
+		} {
+			t.Run(tg.name+"/"+mode.name, func(t *testing.T) {
+				traces[tg.name] += mode.name + ":" + tg.xmppjsSession(t, mode.service) + ";"
+			})
+		}
 	}
 	if len(traces) == 2 && traces["reference"] != traces["proxy"] { // both ran
 		t.Errorf("xmpp.js behaved differently:\nreference %s\nproxy     %s", traces["reference"], traces["proxy"])
 	}
+}
+
+// xmppjsSession runs session.mjs against tg over service (xmpps:// or
+// xmpp:// with STARTTLS), checks it, and returns its trace.
+func (tg target) xmppjsSession(t *testing.T, service string) string {
+	t.Helper()
+	events := tg.s.runXMPPJS(t, "session.mjs", "SERVICE="+service, "DOMAIN="+tg.s.domain(),
+		"USERNAME="+tg.user, "PASSWORD="+tg.secret, "PEER_USERNAME="+tg.peer, "PEER_PASSWORD="+tg.peerPW)
+	trace, jids := xmppjsTrace(t, events, true)
+	var received, peerReceived []string
+	for _, ev := range events {
+		switch ev.Event {
+		case "received":
+			_ = json.Unmarshal([]byte(ev.Message), &received)
+		case "peer-received":
+			_ = json.Unmarshal([]byte(ev.Message), &peerReceived)
+		}
+	}
+	want := "authenticate:PLAIN,token:HT-SHA-256-NONE,online,sm:enabled," +
+		"authenticate:HT-SHA-256-NONE,online,sm:enabled,authenticate:HT-SHA-256-NONE,resumed"
+	if got := strings.Join(trace, ","); got != want {
+		t.Errorf("xmpp.js: %s\nwant %s", got, want)
+	}
+	if len(jids) != 3 || jids[1] != jids[2] {
+		t.Fatalf("JIDs (login, FAST login, resumed): %v; want the resume to keep the second", jids)
+	}
+	for _, j := range jids {
+		bare, res, _ := strings.Cut(j, "/")
+		if bare != tg.s.jid(tg.user) || !tg.resource("xmppjs", true).MatchString(res) {
+			t.Errorf("bound %q, want %s/ and a resource like %s", j, tg.s.jid(tg.user), tg.resource("xmppjs", true))
+		}
+	}
+	if (jids[0] == jids[1]) != tg.sameResource {
+		t.Errorf("the login and the FAST login bound %s and %s; same resource expected: %v", jids[0], jids[1], tg.sameResource)
+	}
+	wantIn := []string{"from peer 1", "while cut 1", "while cut 2", "while cut 3", "after resume"}
+	if !slices.Equal(received, wantIn) {
+		t.Errorf("the client received %q, want each of %q once, in order", received, wantIn)
+	}
+	if wantOut := []string{"to peer 1", "to peer 2"}; !slices.Equal(peerReceived, wantOut) {
+		t.Errorf("the peer received %q, want %q", peerReceived, wantOut)
+	}
+	return strings.Join(trace, ",")
 }
 
 // TestReferenceGoXMPP: go-xmpp v0.4.1 logs in as alice and as bob, straight
