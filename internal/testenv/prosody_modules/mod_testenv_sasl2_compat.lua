@@ -12,7 +12,7 @@
 --    which wants integers.
 -- 4. mod_sasl2_fast calls stanza:get_child_attr(), newer than 0.12.
 -- 5. After a Bind2 login 0.12's mod_saslauth still offers <bind/> and
---    <session/> (trunk offers them only to unbound sessions): a client
+--    <session/> (newer Prosody offers them only to unbound sessions): a client
 --    that reads them binds again and gets an error.
 -- 6. mod_sasl2_sm calls mod_smacks.do_enable / do_resume, which return the
 --    result and let SASL2 send it inside <success/>; 0.12's mod_smacks only
@@ -67,7 +67,7 @@ module:hook("stream-features", function(event)
 	event.stream = event.stream or { from = event.origin.testenv_stream_from };
 	local conn = event.origin.conn;
 	if conn and not conn.ssl_info then
-		-- What trunk's server_epoll does: LuaSec's info() of the TLS socket.
+		-- As newer Prosody's server_epoll does: LuaSec's info() of the TLS socket.
 		conn.ssl_info = function(self)
 			local sock = self:socket();
 			if not (sock and sock.info) then return nil, "not-implemented"; end
