@@ -2,8 +2,9 @@
 -- Debian's prosody-modules SASL2 stack (2023-02 snapshot, written against
 -- Prosody trunk) run on Debian's Prosody 0.12.3. Not for production.
 --
--- 1. mod_sasl2 calls conn:ssl_info() on every features offer; 0.12's
---    net.server_epoll has no such method.
+-- 1. mod_sasl2 calls conn:ssl_info() on every features offer, and
+--    conn:ssl_peerfinished() for tls-unique channel binding; 0.12's
+--    net.server_epoll has neither.
 -- 2. mod_sasl2_fast reads the stream header's from= (the user FAST is
 --    offered to) from the stream-features event, which 0.12's mod_c2s fires
 --    without the header.
@@ -14,7 +15,9 @@
 -- 5. After a Bind2 login 0.12's mod_saslauth still offers <bind/> and
 --    <session/> (newer Prosody offers them only to unbound sessions): a client
 --    that reads them binds again and gets an error.
--- 6. mod_sasl2_sm calls mod_smacks.do_enable / do_resume, which return the
+-- 6. No XEP-0440 <sasl-channel-binding/> in the features: go-xmpp takes
+--    no SASL2 SCRAM-*-PLUS without it.
+-- 7. mod_sasl2_sm calls mod_smacks.do_enable / do_resume, which return the
 --    result and let SASL2 send it inside <success/>; 0.12's mod_smacks only
 --    has handle_enable / handle_resume, which send <enabled/>, <resumed/>
 --    and the queued stanzas themselves. They are run here with the
@@ -23,6 +26,7 @@
 local errors = require "util.error";
 local filters = require "util.filters";
 local jid = require "util.jid";
+local st = require "util.stanza";
 
 -- util.xmppstream hands a session's stream_attrs the client's from= when it
 -- answers the header; every new session gets one that keeps it.
@@ -33,7 +37,7 @@ local function keep_stream_from(session)
 end
 filters.add_filter_hook(keep_stream_from);
 
-local stanza_mt = require "util.stanza".stanza_mt;
+local stanza_mt = st.stanza_mt;
 if not stanza_mt.get_child_attr then
 	function stanza_mt:get_child_attr(name, xmlns, attr)
 		local tag = self:get_child(name, xmlns);
@@ -51,6 +55,20 @@ module:hook("stream-features", function(event)
 		return tag;
 	end);
 end, -10);
+
+-- XEP-0440: the channel binding types SCRAM-*-PLUS can use, which a SASL2
+-- client (go-xmpp) needs to see before it picks -PLUS; newer Prosody
+-- advertises them, 0.12 does not.
+module:hook("stream-features", function(event)
+	local origin = event.origin;
+	local cb = origin.type == "c2s_unauthed" and origin.sasl_handler and origin.sasl_handler.profile.cb;
+	if not cb then return; end
+	local types = st.stanza("sasl-channel-binding", { xmlns = "urn:xmpp:sasl-cb:0" });
+	for name in pairs(cb) do
+		types:tag("channel-binding", { type = name }):up();
+	end
+	if types.tags[1] then event.features:add_child(types); end
+end, -20);
 
 local datetime = require "util.datetime";
 local format_datetime = datetime.datetime;
@@ -72,6 +90,13 @@ module:hook("stream-features", function(event)
 			local sock = self:socket();
 			if not (sock and sock.info) then return nil, "not-implemented"; end
 			return sock:info();
+		end;
+		-- tls-unique for SCRAM-*-PLUS and HT-*-UNIQ on TLS 1.2 (0.12's SCRAM
+		-- knows no tls-exporter).
+		conn.ssl_peerfinished = function(self)
+			local sock = self:socket();
+			if not (sock and sock.getpeerfinished) then return nil, "not-implemented"; end
+			return sock:getpeerfinished();
 		end;
 	end
 end, 10);
