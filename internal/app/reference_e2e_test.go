@@ -70,7 +70,11 @@ func referenceTargets(t *testing.T) []target {
 	}
 	// SCRAM for app passwords on although the password grant is on: go-xmpp
 	// asks for FAST only after SCRAM (TestReferenceGoXMPPFAST).
-	p := startStack(t, strings.Replace(storeConfig(t, "15m"), "grace: 1h}", "grace: 1h, scram: on}", 1))
+	extra := strings.Replace(storeConfig(t, "15m"), "grace: 1h}", "grace: 1h, scram: on}", 1)
+	if !strings.Contains(extra, "scram: on") {
+		t.Fatalf("storeConfig changed shape: %s", extra)
+	}
+	p := startStack(t, extra)
 	_, pw := p.newAppPassword(t, "alice", env.IdP.Users["alice"], "xmpp.js")
 	return []target{
 		{"reference", r, "alice", benchDirectPassword, "bob", benchDirectPassword,
