@@ -20,9 +20,12 @@ const referenceModulesDir = "/usr/lib/prosody/modules"
 // ReferenceInstallHint tells how to install what StartReferenceProsody needs.
 const ReferenceInstallHint = `DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prosody lua-unbound prosody-modules`
 
-// referenceModules are prosody-modules' SASL2 stack (2023-02 snapshot) and
-// our glue that makes it run on Prosody 0.12 (prosody_modules/).
-var referenceModules = []string{"sasl2", "sasl2_bind2", "sasl2_fast", "sasl2_sm", "testenv_sasl2_compat"}
+// sasl2Modules are prosody-modules' SASL2 stack (2023-02 snapshot).
+var sasl2Modules = []string{"sasl2", "sasl2_bind2", "sasl2_fast", "sasl2_sm"}
+
+// referenceModules add our glue that makes it run on Prosody 0.12
+// (prosody_modules/).
+var referenceModules = append(slices.Clone(sasl2Modules), "testenv_sasl2_compat")
 
 //go:embed prosody_modules/*.lua
 var testModules embed.FS
@@ -86,10 +89,7 @@ func checkReferenceInstalled() error {
 			missing = append(missing, bin)
 		}
 	}
-	for _, m := range referenceModules {
-		if m == "testenv_sasl2_compat" {
-			continue
-		}
+	for _, m := range sasl2Modules {
 		path := filepath.Join(referenceModulesDir, "mod_"+m, "mod_"+m+".lua")
 		if _, err := os.Stat(path); err != nil {
 			missing = append(missing, path)
