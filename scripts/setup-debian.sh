@@ -13,6 +13,8 @@ for bin in prosody prosodyctl lua5.4 erl glewlwyd sqlite3 openssl jq curl go-sen
   command -v "$bin" >/dev/null 2>&1 || need+=("$bin")
 done
 dpkg -s lua-unbound >/dev/null 2>&1 || need+=(lua-unbound)
+# The reference server's SASL2 stack (mod_sasl2 and friends) comes from prosody-modules.
+[ -f /usr/lib/prosody/modules/mod_sasl2/mod_sasl2.lua ] || need+=(prosody-modules)
 # ejabberd's Erlang application lives in /usr/lib/<triplet>/ejabberd-<version>.
 compgen -G '/usr/lib/*/ejabberd-*/ebin/ejabberd.app' >/dev/null || need+=(ejabberd)
 # Debian puts initdb and postgres in a versioned directory, not on PATH.
@@ -36,7 +38,7 @@ $sudo apt-get update -qq
 # Without this preseed glewlwyd's postinst tries to configure a database and fails.
 echo 'glewlwyd glewlwyd/config_type select No configuration' | $sudo debconf-set-selections
 $sudo apt-get install -y -qq --no-install-recommends \
-  prosody lua-unbound ejabberd glewlwyd sqlite3 openssl jq curl go-sendxmpp ca-certificates postgresql chromium haproxy \
+  prosody lua-unbound prosody-modules ejabberd glewlwyd sqlite3 openssl jq curl go-sendxmpp ca-certificates postgresql chromium haproxy \
   $(printf '%s\n' "${need[@]}" | grep -x -e nodejs -e npm || true) \
   docker-compose systemd >/dev/null
 # A half-configured glewlwyd from an earlier run without the preseed recovers here.

@@ -44,13 +44,16 @@ func (c *benchConn) send(s string) error {
 func (c *benchConn) next() (element, error) { return nextElement(c.dec) }
 
 // open sends a stream header and returns the features after the server's header.
-func (c *benchConn) open(domain string) (element, error) {
-	return c.openWith(domain, "")
-}
+func (c *benchConn) open(domain string) (element, error) { return c.openWith(domain, "", "") }
 
-// openWith is open with pipelined sent right behind the header, in one write.
-func (c *benchConn) openWith(domain, pipelined string) (element, error) {
-	if err := c.send(clientStreamHeader(domain) + pipelined); err != nil {
+// openWith is open with from= (the client's bare JID) on the header, if set,
+// and pipelined sent right behind the header in the same write.
+func (c *benchConn) openWith(domain, from, pipelined string) (element, error) {
+	header := clientStreamHeader(domain)
+	if from != "" {
+		header = strings.Replace(header, "<stream:stream ", "<stream:stream from='"+from+"' ", 1)
+	}
+	if err := c.send(header + pipelined); err != nil {
 		return element{}, err
 	}
 	for range 8 {
@@ -100,6 +103,9 @@ type loginOpts struct {
 	// pipeline goes with the post-TLS stream header (XEP-0509: an
 	// <authenticate/> that need not wait for the features).
 	pipeline string
+	// from is the post-TLS stream header's from=, as SASL2 clients send it:
+	// mod_sasl2_fast offers FAST only to a stream that names its user.
+	from string
 }
 
 // loginPhases are the client-side durations of one login.
@@ -220,7 +226,7 @@ func benchTLS(ctx context.Context, o loginOpts) (_ *benchConn, handshake time.Du
 	}
 	handshake = time.Since(t0)
 	c := newBenchConn(tc)
-	if _, err := c.openWith(o.domain, o.pipeline); err != nil {
+	if _, err := c.openWith(o.domain, o.from, o.pipeline); err != nil {
 		raw.Close()
 		return nil, 0, false, err
 	}

@@ -8,30 +8,39 @@ import (
 	"net"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/testenv"
 )
 
 // BenchmarkReconnect times one reconnect (TCP, Direct TLS, login, a bound
 // resource, ready to send) of a mobile client, per login method, straight to
 // Prosody and through the proxy, on loopback and through a relay that delays
 // each direction by 25 ms. It reports p50/p90, the client's round trips and
-// the proxy's IdP requests per login. Figures: docs/benchmarks.md.
+// the proxy's IdP requests per login. The reference rows are the same FAST
+// reconnects straight to a Prosody with prosody-modules' SASL2 stack
+// (testenv.RequireReferenceProsody). Figures: docs/benchmarks.md.
 //
 //	go test -run '^$' -bench Reconnect -benchtime 30x ./internal/app
 func BenchmarkReconnect(b *testing.B) {
 	env := benchEnv(b)
 	s := startBenchStack(b, env, benchLimits+storeConfigTB(b, "15m"))
 	p := prosodyStack(b, env)
+	ref := serverStack(b, env, testenv.RequireReferenceProsody(b))
 	const direct = "benchreconnect"
 	prosodyUser(b, env, direct)
+	serverUser(b, ref.srv, direct)
 	sc := scramClient(b, direct, benchDirectPassword)
 	_, appPW := s.newAppPassword(b, "alice", env.IdP.Users["alice"], "bench")
 	token := idpToken(b, env, "alice")
 	domain := env.Prosody.Domain
 	const ua = "<user-agent id='3f9e8d7c-6b5a-4c3d-9e2f-1a0b9c8d7e6f'><software>bench</software></user-agent>"
 	bind := "<bind xmlns='urn:xmpp:bind:0'><tag>bench</tag></bind>"
-	fastToken := benchFASTToken(b, loginOpts{addr: s.direct, direct: true, tls: s.tlsConfig(), domain: domain}, appPW, ua+bind)
+	fastToken := benchFASTToken(b, loginOpts{addr: s.direct, direct: true, tls: s.tlsConfig(), domain: domain}, "alice", appPW, ua+bind)
+	refOpts := loginOpts{addr: ref.direct, direct: true, tls: ref.tlsConfig(), domain: domain, user: direct, from: ref.jid(direct)}
+	refToken := benchFASTToken(b, refOpts, direct, benchDirectPassword, ua+bind)
 
 	type method struct {
 		name  string
@@ -82,11 +91,13 @@ func BenchmarkReconnect(b *testing.B) {
 		return c, err
 	}
 	for _, delay := range []time.Duration{0, 25 * time.Millisecond} {
-		proxyAddr, prosodyAddr := s.direct, p.direct
+		proxyAddr, prosodyAddr, refAddr := s.direct, p.direct, ref.direct
 		if delay > 0 {
-			proxyAddr, prosodyAddr = delayRelay(b, s.direct, delay), delayRelay(b, p.direct, delay)
+			proxyAddr, prosodyAddr, refAddr = delayRelay(b, s.direct, delay), delayRelay(b, p.direct, delay), delayRelay(b, ref.direct, delay)
 		}
-		viaProxy := loginOpts{addr: proxyAddr, direct: true, tls: s.tlsConfig(), domain: domain, user: "alice"}
+		viaProxy := loginOpts{addr: proxyAddr, direct: true, tls: s.tlsConfig(), domain: domain, user: "alice", from: s.jid("alice")}
+		toRef := refOpts
+		toRef.addr = refAddr
 		methods := []method{
 			{"prosody/legacy-scram", loginOpts{addr: prosodyAddr, direct: true, tls: p.tlsConfig(), domain: domain, mech: "SCRAM-SHA-1", user: direct, scram: sc}, legacy},
 			{"proxy/legacy-plain-password-grant", withMech(viaProxy, "PLAIN", env.IdP.Users["alice"]), legacy},
@@ -98,6 +109,10 @@ func BenchmarkReconnect(b *testing.B) {
 			{"proxy/sasl2-fast-pipelined", viaProxy, pipelined},
 			{"proxy/legacy-plain-app-password+carbons+sm", withMech(viaProxy, "PLAIN", appPW), legacyMobile},
 			{"proxy/sasl2-fast+carbons+sm", viaProxy, sasl2("HT-SHA-256-NONE", func() []byte { return htProof("alice", fastToken, nil) },
+				ua+mobileBind+"<fast xmlns='urn:xmpp:fast:0'/>")},
+			{"reference/sasl2-fast", toRef, sasl2("HT-SHA-256-NONE", func() []byte { return htProof(direct, refToken, nil) },
+				ua+bind+"<fast xmlns='urn:xmpp:fast:0'/>")},
+			{"reference/sasl2-fast+carbons+sm", toRef, sasl2("HT-SHA-256-NONE", func() []byte { return htProof(direct, refToken, nil) },
 				ua+mobileBind+"<fast xmlns='urn:xmpp:fast:0'/>")},
 		}
 		p50 := map[string]time.Duration{}
@@ -143,6 +158,10 @@ func BenchmarkReconnect(b *testing.B) {
 					b.ReportMetric(float64(p50[m.name])/float64(p50["proxy/legacy-plain-password-grant"]), "p50-x-legacy-password-grant")
 				case "proxy/sasl2-fast+carbons+sm":
 					b.ReportMetric(float64(p50[m.name])/float64(p50["proxy/legacy-plain-app-password+carbons+sm"]), "p50-x-legacy-app-password")
+				case "reference/sasl2-fast", "reference/sasl2-fast+carbons+sm":
+					// The proxy's FAST reconnect measured against this one.
+					proxy := "proxy/" + strings.TrimPrefix(m.name, "reference/")
+					b.ReportMetric(float64(p50[proxy])/float64(p50[m.name]), "proxy-p50-x-reference")
 				}
 			})
 		}
@@ -186,10 +205,11 @@ func benchSASL2(ctx context.Context, o loginOpts, mech string, initial []byte, e
 	return c, el, nil
 }
 
-// benchFASTToken gets a FAST token with an app-password login.
-func benchFASTToken(b *testing.B, o loginOpts, appPW, extra string) string {
+// benchFASTToken gets a FAST token with a PLAIN login (through the proxy
+// with an app password: only those get one).
+func benchFASTToken(b *testing.B, o loginOpts, user, secret, extra string) string {
 	b.Helper()
-	c, el, err := benchSASL2(context.Background(), o, "PLAIN", plainPayload("", "alice", appPW),
+	c, el, err := benchSASL2(context.Background(), o, "PLAIN", plainPayload("", user, secret),
 		extra+"<request-token xmlns='urn:xmpp:fast:0' mechanism='HT-SHA-256-NONE'/>")
 	if err != nil {
 		b.Fatal(err)

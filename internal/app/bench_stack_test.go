@@ -127,7 +127,7 @@ func runBenchApp(tb testing.TB, path string, log zerolog.Logger) *app.App {
 func prosodyStack(b *testing.B, env *testenv.Env) *stack { return serverStack(b, env, env.Prosody) }
 
 // serverStack points the stack helpers straight at srv.
-func serverStack(b *testing.B, env *testenv.Env, srv testenv.Server) *stack {
+func serverStack(b testing.TB, env *testenv.Env, srv testenv.Server) *stack {
 	up := srv.Info()
 	return &stack{env: env, srv: srv, starttls: up.C2SAddr, direct: up.DirectTLSAddr, roots: rootsOf(b, srv)}
 }
@@ -135,7 +135,7 @@ func serverStack(b *testing.B, env *testenv.Env, srv testenv.Server) *stack {
 func benchRoots(b *testing.B, env *testenv.Env) *x509.CertPool { return rootsOf(b, env.Prosody) }
 
 // rootsOf trusts srv's self-signed certificate (the proxy in front of it reuses it).
-func rootsOf(b *testing.B, srv testenv.Server) *x509.CertPool {
+func rootsOf(b testing.TB, srv testenv.Server) *x509.CertPool {
 	pem, err := os.ReadFile(srv.Info().CertFile)
 	if err != nil {
 		b.Fatal(err)
@@ -158,7 +158,7 @@ const benchDirectPassword = "bench-direct-password"
 func prosodyUser(b *testing.B, env *testenv.Env, user string) { serverUser(b, env.Prosody, user) }
 
 // serverUser registers user straight in srv once per process.
-func serverUser(b *testing.B, srv testenv.Server, user string) {
+func serverUser(b testing.TB, srv testenv.Server, user string) {
 	b.Helper()
 	key := [2]string{srv.Info().Name, user}
 	benchAccounts.Lock()

@@ -64,8 +64,14 @@ func goXMPPChat(t *testing.T, s *stack, c *goxmpp.Client, bob *xmpp.Session, bob
 	sendMessage(t, bob, c.JID(), "reply to "+c.JID())
 	chats := goXMPPChats(c)
 	receive(t, chats, "bob's reply", func(b string) bool { return b == "reply to "+c.JID() })
-	// go-xmpp's Close reads the stream's end itself, racing with Recv: end
-	// the stream, let Recv see its end, then close.
+	closeGoXMPP(t, c, chats)
+}
+
+// closeGoXMPP ends c's stream; chats is goXMPPChats(c). go-xmpp's Close reads
+// the stream's end itself, racing with Recv: end the stream, let Recv see
+// its end, then close.
+func closeGoXMPP(t *testing.T, c *goxmpp.Client, chats <-chan string) {
+	t.Helper()
 	if _, err := c.SendOrg("</stream:stream>"); err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,8 @@ type xmppjsEvent struct {
 	Event, Mechanism, JID, Condition, Message string
 }
 
-// runXMPPJS runs clients/xmppjs/script with env against the stack and returns
+// runXMPPJS runs clients/xmppjs/script with env against the stack (trusting
+// its server's certificate) and returns
 // its events. It skips when the client is not installed, except in CI.
 func (s *stack) runXMPPJS(t *testing.T, script string, env ...string) []xmppjsEvent {
 	t.Helper()
@@ -41,7 +42,11 @@ func (s *stack) runXMPPJS(t *testing.T, script string, env ...string) []xmppjsEv
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, script)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), append([]string{"NODE_EXTRA_CA_CERTS=" + s.env.Prosody.CertFile}, env...)...)
+	ca := s.env.Prosody.CertFile
+	if s.srv != nil {
+		ca = s.srv.Info().CertFile
+	}
+	cmd.Env = append(os.Environ(), append([]string{"NODE_EXTRA_CA_CERTS=" + ca}, env...)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	stdout, err := cmd.Output()
@@ -135,12 +140,30 @@ func TestXMPPJSInlineResume(t *testing.T) {
 	}
 	events := s.runXMPPJS(t, "resume.mjs", "SERVICE=xmpps://"+s.direct, "DOMAIN="+s.env.Prosody.Domain,
 		"USERNAME=alice", "PASSWORD="+pw, "PEER="+s.jid("bob"))
-	var trace []string
-	var jids []string
+	trace, jids := xmppjsTrace(t, events, false)
+	want := "authenticate:PLAIN,online,sm:enabled,authenticate:HT-SHA-256-NONE,resumed"
+	if strings.Join(trace, ",") != want {
+		t.Fatalf("xmpp.js: %v, want %s", trace, want)
+	}
+	if len(jids) != 2 || jids[0] != jids[1] || !strings.HasPrefix(jids[0], s.jid("alice")+"/xmppjs.") {
+		t.Fatalf("JIDs before and after the resume: %v", jids)
+	}
+	receive(t, bobIn.messages, "xmpp.js's message after the resume", func(b string) bool { return b == "resumed from xmpp.js" })
+}
+
+// xmppjsTrace reduces a script's events to their order (authenticate:mech,
+// token:mech when tokens, online, resumed, sm:state) and the JIDs of online
+// and resumed; errors the client reported fail t.
+func xmppjsTrace(t *testing.T, events []xmppjsEvent, tokens bool) (trace, jids []string) {
+	t.Helper()
 	for _, ev := range events {
 		switch ev.Event {
 		case "authenticate":
 			trace = append(trace, ev.Event+":"+ev.Mechanism)
+		case "token":
+			if tokens {
+				trace = append(trace, ev.Event+":"+ev.Mechanism)
+			}
 		case "online", "resumed":
 			trace = append(trace, ev.Event)
 			jids = append(jids, ev.JID)
@@ -150,12 +173,5 @@ func TestXMPPJSInlineResume(t *testing.T) {
 			t.Errorf("xmpp.js reported %+v", ev)
 		}
 	}
-	want := "authenticate:PLAIN,online,sm:enabled,authenticate:HT-SHA-256-NONE,resumed"
-	if strings.Join(trace, ",") != want {
-		t.Fatalf("xmpp.js: %v, want %s", trace, want)
-	}
-	if len(jids) != 2 || jids[0] != jids[1] || !strings.HasPrefix(jids[0], s.jid("alice")+"/xmppjs.") {
-		t.Fatalf("JIDs before and after the resume: %v", jids)
-	}
-	receive(t, bobIn.messages, "xmpp.js's message after the resume", func(b string) bool { return b == "resumed from xmpp.js" })
+	return trace, jids
 }

@@ -30,6 +30,13 @@
 //	testenv.ForEachServer(t, func(t *testing.T, srv testenv.Server) { ... })
 //	yaml := env.ProxyConfigFor(srv, listeners, "")
 //
+// A reference Prosody, the same 0.12 with prosody-modules' SASL2, Bind2,
+// FAST and inline SM (and our test-only glue, prosody_modules/, that makes
+// that 2023 snapshot run on 0.12), is what the proxy's own SASL2 is held
+// against; shared the same way:
+//
+//	ref := testenv.RequireReferenceProsody(t)
+//
 // Every process is started in its own process group with a parent-death
 // signal, and Close kills the groups, so nothing outlives the caller.
 //

@@ -110,7 +110,7 @@ func Start(ctx context.Context, opts Options) (*Env, error) {
 	began := time.Now()
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		p, err := startProsody(gctx, filepath.Join(env.Dir, "prosody"), modules, logf)
+		p, err := startProsody(gctx, filepath.Join(env.Dir, "prosody"), modules, nil, logf)
 		env.Prosody = p
 		return err
 	})
@@ -156,7 +156,7 @@ func checkInstalled() error {
 // it, so start-up is tried once more with fresh ports.
 const startAttempts = 2
 
-func startProsody(ctx context.Context, dir string, modules []string, logf func(string, ...any)) (*Prosody, error) {
+func startProsody(ctx context.Context, dir string, modules, pluginPaths []string, logf func(string, ...any)) (*Prosody, error) {
 	cert, err := newSelfSigned("localhost")
 	if err != nil {
 		return nil, err
@@ -165,6 +165,7 @@ func startProsody(ctx context.Context, dir string, modules []string, logf func(s
 	if err != nil {
 		return nil, err
 	}
+	p.pluginPaths = pluginPaths
 	for attempt := 1; ; attempt++ {
 		ports, err := pickPorts(2)
 		if err != nil {

@@ -23,6 +23,10 @@ type Prosody struct {
 	DataDir    string
 
 	proc *process
+	// pluginPaths are searched for modules before Prosody's own directory.
+	pluginPaths []string
+	// ownDir is removed by Close (a server started on its own, not by an Env).
+	ownDir string
 }
 
 // defaultProsodyModules keeps Prosody close to a stock install: what a
@@ -45,7 +49,8 @@ http_ports = {}
 https_ports = {}
 log = { { levels = { min = "info" }, to = "console" } }
 admins = { "{{.AdminJID}}" }
-modules_enabled = { {{range .Modules}}"{{.}}"; {{end}}}
+{{if .PluginPaths}}plugin_paths = { {{range .PluginPaths}}"{{.}}"; {{end}}}
+{{end}}modules_enabled = { {{range .Modules}}"{{.}}"; {{end}}}
 modules_disabled = { "s2s", "offline" }
 authentication = "internal_hashed"
 storage = "internal"
@@ -92,7 +97,7 @@ func (p *Prosody) writeConfig(dir string, c2sPort, tlsPort int, modules []string
 	err := prosodyConfig.Execute(&buf, map[string]any{
 		"Dir": dir, "DataDir": p.DataDir, "C2SPort": c2sPort, "DirectTLSPort": tlsPort,
 		"AdminJID": p.AdminJID, "Modules": modules, "Domain": p.Domain,
-		"CertFile": p.CertFile, "KeyFile": p.KeyFile,
+		"CertFile": p.CertFile, "KeyFile": p.KeyFile, "PluginPaths": p.pluginPaths,
 	})
 	if err != nil {
 		return err

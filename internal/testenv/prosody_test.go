@@ -20,12 +20,14 @@ type xmppClient struct {
 	t    *testing.T
 	conn net.Conn
 	dec  *xml.Decoder
+	from string // the stream header's from=, if set
 }
 
 type features struct {
 	StartTLS   *struct{} `xml:"urn:ietf:params:xml:ns:xmpp-tls starttls"`
 	Mechanisms []string  `xml:"urn:ietf:params:xml:ns:xmpp-sasl mechanisms>mechanism"`
 	SM         *struct{} `xml:"urn:xmpp:sm:3 sm"`
+	sasl2Features
 }
 
 func (c *xmppClient) send(s string) {
@@ -58,7 +60,11 @@ func (c *xmppClient) next(v any) xml.Name {
 func (c *xmppClient) open(domain string) features {
 	c.t.Helper()
 	c.dec = xml.NewDecoder(c.conn)
-	c.send(fmt.Sprintf("<?xml version='1.0'?><stream:stream to='%s' version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>", domain))
+	from := ""
+	if c.from != "" {
+		from = " from='" + c.from + "'"
+	}
+	c.send(fmt.Sprintf("<?xml version='1.0'?><stream:stream to='%s'%s version='1.0' xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams'>", domain, from))
 	var f features
 	if name := c.next(&f); name.Local != "features" {
 		c.t.Fatalf("got <%s>, want stream features", name.Local)
@@ -69,6 +75,11 @@ func (c *xmppClient) open(domain string) features {
 // dialXMPP returns a TLS-protected stream's features, over STARTTLS or
 // direct TLS, trusting only the environment's certificate.
 func dialXMPP(t *testing.T, p *ServerInfo, directTLS bool) (*xmppClient, features) {
+	return dialXMPPFrom(t, p, directTLS, "")
+}
+
+// dialXMPPFrom is dialXMPP with from= (a JID) on the stream headers.
+func dialXMPPFrom(t *testing.T, p *ServerInfo, directTLS bool, from string) (*xmppClient, features) {
 	pem, err := os.ReadFile(p.CertFile)
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +88,7 @@ func dialXMPP(t *testing.T, p *ServerInfo, directTLS bool) (*xmppClient, feature
 	roots.AppendCertsFromPEM(pem)
 	cfg := &tls.Config{ServerName: p.Domain, RootCAs: roots, NextProtos: []string{"xmpp-client"}}
 	d := net.Dialer{Timeout: 10 * time.Second}
-	c := &xmppClient{t: t}
+	c := &xmppClient{t: t, from: from}
 	if directTLS {
 		c.conn, err = tls.DialWithDialer(&d, "tcp", p.DirectTLSAddr, cfg)
 		if err != nil {

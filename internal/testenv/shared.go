@@ -3,6 +3,7 @@ package testenv
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
 	"sync"
 	"testing"
@@ -15,9 +16,39 @@ var shared struct {
 	err  error
 }
 
+// sharedService is a service shared by all tests of one test binary,
+// started by the first test that asks: binaries that never ask pay nothing.
+type sharedService[T io.Closer] struct {
+	once    sync.Once
+	v       T
+	started bool
+	err     error
+}
+
+// require starts the service on first use (not with a test's context: it
+// outlives that test) and skips or fails t like Require.
+func (s *sharedService[T]) require(t testing.TB, start func(context.Context, func(string, ...any)) (T, error)) T {
+	t.Helper()
+	s.once.Do(func() {
+		s.v, s.err = start(context.Background(), t.Logf)
+		s.started = s.err == nil
+	})
+	skipOrFail(t, s.err)
+	return s.v
+}
+
+func (s *sharedService[T]) close(name string) {
+	if !s.started {
+		return
+	}
+	if err := s.v.Close(); err != nil {
+		os.Stderr.WriteString("testenv: close " + name + ": " + err.Error() + "\n")
+	}
+}
+
 // Main is for TestMain: it runs the tests, closes the shared environment,
-// PostgreSQL cluster and ejabberd (if a test started them) and exits with
-// the tests' status.
+// PostgreSQL cluster, ejabberd and reference Prosody (if a test started them)
+// and exits with the tests' status.
 func Main(m *testing.M) {
 	code := m.Run()
 	if shared.env != nil {
@@ -25,16 +56,9 @@ func Main(m *testing.M) {
 			os.Stderr.WriteString("testenv: close: " + err.Error() + "\n")
 		}
 	}
-	if sharedPostgres.pg != nil {
-		if err := sharedPostgres.pg.Close(); err != nil {
-			os.Stderr.WriteString("testenv: close postgres: " + err.Error() + "\n")
-		}
-	}
-	if sharedEjabberd.ej != nil {
-		if err := sharedEjabberd.ej.Close(); err != nil {
-			os.Stderr.WriteString("testenv: close ejabberd: " + err.Error() + "\n")
-		}
-	}
+	sharedPostgres.close("postgres")
+	sharedEjabberd.close("ejabberd")
+	sharedReference.close("reference prosody")
 	os.Exit(code)
 }
 
@@ -67,21 +91,13 @@ func skipOrFail(t testing.TB, err error) {
 }
 
 // The PostgreSQL cluster shared by all tests of one test binary.
-var sharedPostgres struct {
-	once sync.Once
-	pg   *Postgres
-	err  error
-}
+var sharedPostgres sharedService[*Postgres]
 
 // RequirePostgres returns the shared PostgreSQL cluster, starting it on
 // first use; skipped or failed like Require when it is not installed.
 func RequirePostgres(t testing.TB) *Postgres {
 	t.Helper()
-	sharedPostgres.once.Do(func() {
-		sharedPostgres.pg, sharedPostgres.err = StartPostgres(context.Background(), t.Logf)
-	})
-	skipOrFail(t, sharedPostgres.err)
-	return sharedPostgres.pg
+	return sharedPostgres.require(t, StartPostgres)
 }
 
 // PostgresDatabase returns the DSN of a new, empty database on the shared

@@ -1,29 +1,27 @@
 package testenv
 
-import (
-	"context"
-	"sync"
-	"testing"
-)
+import "testing"
 
-// The ejabberd shared by all tests of one test binary, started by the first
-// test that asks: binaries that never ask pay nothing.
-var sharedEjabberd struct {
-	once sync.Once
-	ej   *Ejabberd
-	err  error
-}
+// The ejabberd shared by all tests of one test binary.
+var sharedEjabberd sharedService[*Ejabberd]
 
 // RequireEjabberd returns the shared ejabberd, starting it on first use;
 // skipped or failed like Require when it is not installed.
 func RequireEjabberd(t testing.TB) *Ejabberd {
 	t.Helper()
-	sharedEjabberd.once.Do(func() {
-		// Not t.Context(): the server outlives this test.
-		sharedEjabberd.ej, sharedEjabberd.err = StartEjabberd(context.Background(), t.Logf)
-	})
-	skipOrFail(t, sharedEjabberd.err)
-	return sharedEjabberd.ej
+	return sharedEjabberd.require(t, StartEjabberd)
+}
+
+// The reference Prosody (StartReferenceProsody) shared by all tests of one
+// test binary.
+var sharedReference sharedService[*Prosody]
+
+// RequireReferenceProsody returns the shared reference Prosody with
+// prosody-modules' SASL2 stack, starting it on first use; skipped or failed
+// like Require when it (or prosody-modules) is not installed.
+func RequireReferenceProsody(t testing.TB) *Prosody {
+	t.Helper()
+	return sharedReference.require(t, StartReferenceProsody)
 }
 
 // RequireServer returns the shared upstream server called name
