@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -73,15 +74,28 @@ func BenchmarkVsHAProxy(b *testing.B) {
 	}
 
 	latency := map[string]time.Duration{}
+	samples := map[string]durations{}
 	for _, f := range fronts {
 		b.Run("latency/"+f.name, func(b *testing.B) {
 			lat := measureLatency(b, context.Background(), f.a, f.b)
+			samples[f.name] = lat
 			lat.report(b, "", "us")
 			latency[f.name] = lat.percentile(0.5)
 			if base := latency[baselineOf(f.name)]; base > 0 && !strings.HasPrefix(f.name, "haproxy") {
 				b.ReportMetric(float64(latency[f.name])/float64(base), "p50-x-haproxy")
 			}
 		})
+	}
+
+	// APP_BENCH_PLOT=dir draws the latency percentiles into dir/latency-percentiles.png.
+	if dir := os.Getenv("APP_BENCH_PLOT"); dir != "" {
+		var names []string
+		for _, f := range fronts {
+			names = append(names, f.name)
+		}
+		if err := plotLatency(filepath.Join(dir, "latency-percentiles.png"), names, samples); err != nil {
+			b.Fatal(err)
+		}
 	}
 
 	rate := map[string]float64{}
