@@ -55,6 +55,10 @@ type Config struct {
 	// change-user-password, take-over-refused; outcome: ok or error).
 	OnProvision func(action, outcome string)
 
+	// Preconnect lets the proxy open the upstream connection (dial, TLS, stream
+	// header, features) while the client still authenticates (Dialer.Preconnect).
+	Preconnect bool
+
 	DialTimeout  time.Duration // default 5s
 	LoginTimeout time.Duration // default 10s, the whole upstream login
 	Logger       zerolog.Logger

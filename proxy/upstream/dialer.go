@@ -157,7 +157,7 @@ func (d *Dialer) loginManaged(ctx context.Context, user string) (*Session, error
 
 // loginPassword logs in with SCRAM (or PLAIN where safe) and hands the stream over.
 func (d *Dialer) loginPassword(ctx context.Context, user, password string) (*Session, error) {
-	w, f, err := d.connect(ctx)
+	w, f, pre, err := d.open(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -167,6 +167,9 @@ func (d *Dialer) loginPassword(ctx context.Context, user, password string) (*Ses
 	}
 	if err != nil {
 		w.close()
+		if pre && staleConn(err) {
+			return d.loginPassword(ctx, user, password) // the pre-connection is taken: this one dials
+		}
 		return nil, err
 	}
 	return handoff(w)
@@ -193,7 +196,7 @@ func (d *Dialer) passwordMech(f *features, secure bool, user, password string) (
 
 // loginToken logs in with SASL OAUTHBEARER, passing the user's access token on.
 func (d *Dialer) loginToken(ctx context.Context, user, token string) (*Session, error) {
-	w, f, err := d.connect(ctx)
+	w, f, pre, err := d.open(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -207,6 +210,9 @@ func (d *Dialer) loginToken(ctx context.Context, user, token string) (*Session, 
 	}
 	if err := authenticate(w, &oauthBearerMech{jid: user + "@" + d.cfg.Domain, token: token}); err != nil {
 		w.close()
+		if pre && staleConn(err) {
+			return d.loginToken(ctx, user, token)
+		}
 		return nil, err
 	}
 	return handoff(w)

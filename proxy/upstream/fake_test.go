@@ -16,23 +16,7 @@ import (
 // fakeServer accepts one connection on loopback and runs script on it.
 func fakeServer(t *testing.T, script func(c *fakeConn)) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	t.Cleanup(func() { _ = l.Close(); <-done })
-	go func() {
-		defer close(done)
-		c, err := l.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-		script(&fakeConn{t: t, c: c, r: bufio.NewReader(c)})
-	}()
-	return l.Addr().String()
+	return fakeServerN(t, nil, script)
 }
 
 type fakeConn struct {
