@@ -16,6 +16,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/proxy/upstream"
 	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/saslauth"
 )
 
@@ -74,6 +75,11 @@ type conn struct {
 	// configVersion is the XEP-0509 version of the features this stream got.
 	configVersion string
 	iapMismatches int
+	// The upstream connection opened while the client authenticates
+	// (preconnect.go), and for which domain; at most one per connection.
+	pre       *upstream.Preconn
+	preDomain *Domain
+	preTried  bool
 
 	remoteIP netip.Addr
 	client   netip.Prefix // remoteIP as per-client limits see it
@@ -213,6 +219,7 @@ func (c *conn) openStream() error {
 		return &streamErr{cond: condHostUnknown, cause: errors.New("unknown domain")}
 	}
 	c.domain = d
+	c.preconnect(d)
 	c.log = c.log.With().Str("domain", d.Name).Logger()
 	if hdr.Name.Space != nsStream || hdr.Name.Local != "stream" || !hasNS || ns != nsClient {
 		return &streamErr{cond: condInvalidNamespace}
@@ -316,6 +323,7 @@ func isTimeout(err error) bool {
 // end finishes a connection whose pre-auth phase failed.
 func (c *conn) end(err error) {
 	defer c.raw.Close()
+	c.dropPreconn()
 	if errors.Is(err, errStreamEnded) {
 		c.log.Debug().Msg("client closed its stream")
 		_ = c.raw.SetWriteDeadline(time.Now().Add(finalWriteTimeout))

@@ -379,6 +379,15 @@ func (c *client) startTLS(pool *x509.CertPool) *tls.ConnectionState {
 // directTLS dials the Direct TLS port and opens the stream.
 func (e *env) directTLS() (*client, tls.ConnectionState) {
 	e.t.Helper()
+	c := e.directHello()
+	c.send(clientHeader)
+	c.expect("</stream:features>")
+	return c, c.conn.(*tls.Conn).ConnectionState()
+}
+
+// directHello dials the Direct TLS port and completes the handshake, with SNI.
+func (e *env) directHello() *client {
+	e.t.Helper()
 	c := e.dial(e.tlsAddr)
 	tc := tls.Client(c.conn, &tls.Config{ServerName: testDomain, RootCAs: e.pool, NextProtos: []string{"xmpp-client"}})
 	if err := tc.Handshake(); err != nil {
@@ -386,9 +395,7 @@ func (e *env) directTLS() (*client, tls.ConnectionState) {
 	}
 	c.conn = tc
 	c.br = bufio.NewReader(tc)
-	c.send(clientHeader)
-	c.expect("</stream:features>")
-	return c, tc.ConnectionState()
+	return c
 }
 
 // login is STARTTLS and a PLAIN login as juliet up to <success/>.

@@ -146,7 +146,8 @@ func (c *conn) exchange(mech string, resp []byte, initialErr error) (*loginResul
 
 // loginUpstream logs the authenticated user in upstream under the pre-auth deadline.
 func (c *conn) loginUpstream(r saslauth.Result) (*upstream.Session, *saslauth.Failure, error) {
-	sess, err := c.domain.Upstream.Login(upstream.WithClientAddr(c.ctx, c.raw.RemoteAddr()), upstream.Credentials{
+	defer c.dropPreconn() // taken by this login, or of no use to the next attempt
+	sess, err := c.domain.Upstream.Login(c.takePreconn(upstream.WithClientAddr(c.ctx, c.raw.RemoteAddr())), upstream.Credentials{
 		Username: r.Username,
 		Password: r.Password,
 		Token:    r.Token,
@@ -172,6 +173,7 @@ func (c *conn) loginUpstream(r saslauth.Result) (*upstream.Session, *saslauth.Fa
 
 // failed reports f to the client and counts it; past the limit the stream ends.
 func (c *conn) failed(f *saslauth.Failure) error {
+	c.dropPreconn() // no upstream connection for a client that failed
 	c.failures++
 	c.s.cfg.Observer.SASL(mechanismLabel(c.mech), f.Condition)
 	c.log.Info().Str("mechanism", c.mech).Str("sasl_failure", f.Condition).AnErr("cause", f.Cause).Int("attempt", c.failures).Msg("authentication failed")

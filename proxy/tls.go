@@ -38,8 +38,12 @@ func (c *conn) handshake(domain string) error {
 	if domain != "" {
 		hs.base = c.s.starttlsTLS
 	}
+	cfg := hs.config()
+	if domain == "" && !c.preTried {
+		cfg.GetConfigForClient = c.onClientHello // its SNI may start the pre-connect
+	}
 	c.handshaking = true // from here on, a failure must not be answered in plaintext
-	tc := tls.Server(rc, hs.config())
+	tc := tls.Server(rc, cfg)
 	if err := tc.HandshakeContext(c.ctx); err != nil {
 		return err
 	}

@@ -233,6 +233,7 @@ func upstreamConfig(d config.Domain, log zerolog.Logger) (upstream.Config, error
 		ReservedUsernames: u.ReservedUsernames,
 		DialTimeout:       u.DialTimeout,
 		LoginTimeout:      u.LoginTimeout,
+		Preconnect:        u.Preconnect == nil || *u.Preconnect,
 		Logger:            log.With().Str("component", "upstream").Str("domain", d.Name).Logger(),
 	}
 	if u.CAFile != "" {

@@ -94,6 +94,9 @@ type Upstream struct {
 	ReservedUsernames []string      `mapstructure:"reserved_usernames"`
 	DialTimeout       time.Duration `mapstructure:"dial_timeout"`
 	LoginTimeout      time.Duration `mapstructure:"login_timeout"`
+	// Preconnect opens the upstream connection while the client authenticates;
+	// nil: on.
+	Preconnect *bool `mapstructure:"preconnect"`
 }
 
 // OAuth names follow Prosody's mod_auth_oauth_external (oauth_external_*).
@@ -210,6 +213,10 @@ func DefaultUpstream(u Upstream) Upstream {
 	}
 	if u.LoginTimeout == 0 {
 		u.LoginTimeout = 10 * time.Second
+	}
+	if u.Preconnect == nil {
+		on := true
+		u.Preconnect = &on
 	}
 	return u
 }

@@ -1,0 +1,67 @@
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+
+	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/proxy/upstream"
+)
+
+// Preconnector is an Upstream that can open its connection before the user is
+// known (*upstream.Dialer). The proxy then dials, negotiates TLS and reads the
+// upstream's features while the client is still in its TLS handshake and SASL
+// exchange, and the login after the client's SASL starts from there: the dial
+// and the first round trip to the server leave the login's critical path.
+type Preconnector interface {
+	Upstream
+	// Preconnect starts opening a connection that lives no longer than ctx;
+	// nil when pre-connecting is off.
+	Preconnect(ctx context.Context) *upstream.Preconn
+}
+
+// preconnect starts d's upstream connection for c, at most once per client
+// connection: at the Direct TLS ClientHello that names d, or else at the first
+// stream header. Bare TCP connections (port scans, load-balancer probes) open
+// nothing upstream. The connection holds the descriptor the session would
+// hold anyway, ends with c's pre-auth context, and is dropped when the client
+// fails authentication (dropPreconn).
+func (c *conn) preconnect(d *Domain) {
+	if c.preTried || d == nil {
+		return
+	}
+	c.preTried = true
+	pc, ok := d.Upstream.(Preconnector)
+	if !ok {
+		return
+	}
+	c.pre = pc.Preconnect(upstream.WithClientAddr(c.ctx, c.raw.RemoteAddr()))
+	c.preDomain = d
+}
+
+// takePreconn is ctx carrying the pre-connected upstream connection for the
+// login that follows, when it was opened for the stream's domain.
+func (c *conn) takePreconn(ctx context.Context) context.Context {
+	if c.pre == nil || c.preDomain != c.domain {
+		return ctx
+	}
+	return upstream.WithPreconn(ctx, c.pre)
+}
+
+// dropPreconn closes the pre-connected upstream connection unless a login has
+// taken it. Later logins on c dial.
+func (c *conn) dropPreconn() {
+	if c.pre != nil {
+		c.pre.Close()
+		c.pre = nil
+	}
+}
+
+// onClientHello starts the pre-connect of a Direct TLS connection as soon as
+// its ClientHello names a domain we serve. It runs inside the handshake, on
+// the connection's goroutine.
+func (c *conn) onClientHello(h *tls.ClientHelloInfo) (*tls.Config, error) {
+	if h.ServerName != "" {
+		c.preconnect(c.s.domains[normDomain(h.ServerName)])
+	}
+	return nil, nil // the connection's own config
+}
