@@ -96,3 +96,6 @@ func (h *HAProxy) Close() {
 	h.proc.kill()
 	os.RemoveAll(h.dir)
 }
+
+// Pid is haproxy's process id (benchmarks read its CPU time from /proc).
+func (h *HAProxy) Pid() int { return h.proc.Pid() }

@@ -187,3 +187,6 @@ func prosodyEncode(s string) string {
 	}
 	return b.String()
 }
+
+// Pid is Prosody's process id (benchmarks read its CPU time from /proc).
+func (p *Prosody) Pid() int { return p.proc.Pid() }
