@@ -7,7 +7,6 @@ import (
 	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
 )
 
 // What the proxy does on the user's behalf after a restart, before anything
@@ -15,28 +14,41 @@ import (
 
 const nsCarbons = "urn:xmpp:carbons:2"
 
-// bind asks for resource and returns the full JID the upstream bound.
-func bind(x *xmlReader, w io.Writer, resource string) (string, error) {
+// bindRequests are the bind request for resource and, with carbons, the
+// XEP-0280 enable after it: sent together, answered in order (readBound).
+type bindRequests struct {
+	wire              []byte
+	bindID, carbonsID string // carbonsID: "" without carbons
+}
+
+func newBindRequests(resource string, carbons bool) bindRequests {
 	var b bytes.Buffer
 	b.WriteString("<bind xmlns='" + nsBind + "'><resource>")
 	_ = xml.EscapeText(&b, []byte(resource))
 	b.WriteString("</resource></bind>")
-	res, err := setIQ(x, w, b.String())
+	var r bindRequests
+	r.bindID, r.wire = setIQRequest(nil, b.String())
+	if carbons {
+		r.carbonsID, r.wire = setIQRequest(r.wire, "<enable xmlns='"+nsCarbons+"'/>")
+	}
+	return r
+}
+
+// readBound reads the answers to r and returns the full JID the upstream bound.
+func (r bindRequests) readBound(x *xmlReader) (string, error) {
+	res, err := readIQ(x, r.bindID)
 	if err != nil {
 		return "", fmt.Errorf("bind: %w", err)
 	}
 	if res.JID == "" {
 		return "", errors.New("bind result without a JID")
 	}
-	return res.JID, nil
-}
-
-// enableCarbons turns XEP-0280 carbons on for the bound resource.
-func enableCarbons(x *xmlReader, w io.Writer) error {
-	if _, err := setIQ(x, w, "<enable xmlns='"+nsCarbons+"'/>"); err != nil {
-		return fmt.Errorf("carbons: %w", err)
+	if r.carbonsID != "" {
+		if _, err := readIQ(x, r.carbonsID); err != nil {
+			return "", fmt.Errorf("carbons: %w", err)
+		}
 	}
-	return nil
+	return res.JID, nil
 }
 
 // iqResult is the part of an answer to setIQ that callers read.
@@ -49,16 +61,17 @@ type iqResult struct {
 	} `xml:"error"`
 }
 
-// setIQ sends an iq of type set with payload and reads its answer, which must
-// be the next element: before binding (and before stream management) the
-// server sends nothing else.
-func setIQ(x *xmlReader, w io.Writer, payload string) (iqResult, error) {
+// setIQRequest appends an iq of type set with payload to b; it returns its id.
+func setIQRequest(b []byte, payload string) (string, []byte) {
 	var idb [6]byte
 	_, _ = rand.Read(idb[:])
 	id := "proxy-" + hex.EncodeToString(idb[:])
-	if _, err := io.WriteString(w, "<iq type='set' id='"+id+"'>"+payload+"</iq>"); err != nil {
-		return iqResult{}, err
-	}
+	return id, append(b, "<iq type='set' id='"+id+"'>"+payload+"</iq>"...)
+}
+
+// readIQ reads the answer to the iq id, which must be the next element: before
+// binding (and before stream management) the server sends nothing else.
+func readIQ(x *xmlReader, id string) (iqResult, error) {
 	se, err := x.next()
 	if err != nil {
 		return iqResult{}, err

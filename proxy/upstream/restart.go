@@ -63,13 +63,22 @@ func restart(ctx context.Context, s *Session, req RestartRequest) (*Restarted, e
 		_ = s.Conn.SetDeadline(dl)
 	}
 	stop := context.AfterFunc(ctx, func() { _ = s.Conn.SetDeadline(time.Unix(1, 0)) })
-	if _, err := s.Conn.Write([]byte(streamHeader(req.Domain))); err != nil {
+	first := []byte(streamHeader(req.Domain))
+	// With nothing to resume, the bind (and carbons) ride with the header: the
+	// server reads them once the stream is open, in order, and the login saves
+	// a round trip. Should it offer no binding, the login fails either way.
+	var sent *bindRequests
+	if req.Resume == nil && req.Resource != "" {
+		r := newBindRequests(req.Resource, req.Carbons)
+		first, sent = append(first, r.wire...), &r
+	}
+	if _, err := s.Conn.Write(first); err != nil {
 		stop()
 		return nil, fmt.Errorf("%w: restart: %w", ErrUnavailable, err)
 	}
 	pre := bytes.NewReader(s.Buffered)
 	x := newXMLReader(io.MultiReader(pre, s.Conn))
-	out, err := readRestart(x, s.Conn, req)
+	out, err := readRestart(x, s.Conn, req, sent)
 	if !stop() {
 		return nil, fmt.Errorf("%w: restart cancelled", ErrUnavailable)
 	}
@@ -98,7 +107,9 @@ type rawFeature struct {
 	Inner   []byte     `xml:",innerxml"`
 }
 
-func readRestart(x *xmlReader, w io.Writer, req RestartRequest) (*Restarted, error) {
+// readRestart reads the restarted stream's features and does what req asks;
+// sent is the bind already sent with the stream header, if any.
+func readRestart(x *xmlReader, w io.Writer, req RestartRequest, sent *bindRequests) (*Restarted, error) {
 	var f struct {
 		Items []rawFeature `xml:",any"`
 	}
@@ -123,16 +134,32 @@ func readRestart(x *xmlReader, w io.Writer, req RestartRequest) (*Restarted, err
 		if !has(nsBind, "bind") {
 			return nil, errors.New("upstream offers no resource binding")
 		}
-		if out.JID, err = bind(x, w, req.Resource); err != nil {
-			return nil, err
+		// Bind, carbons and the SM enable go out before any answer is read:
+		// the server handles them in order, so the bind still precedes stream
+		// management and counts in neither side's counters.
+		var batch []byte
+		if sent == nil {
+			r := newBindRequests(req.Resource, req.Carbons)
+			sent, batch = &r, r.wire
 		}
-		if req.Carbons {
-			if err := enableCarbons(x, w); err != nil {
+		smOffered := has(nsSM, "sm")
+		if req.EnableSM != nil && smOffered {
+			batch = append(batch, smEnableRequest(*req.EnableSM)...)
+		}
+		if len(batch) > 0 {
+			if _, err := w.Write(batch); err != nil {
 				return nil, err
 			}
 		}
-		if req.EnableSM != nil {
-			if err := enableSM(x, w, *req.EnableSM, has(nsSM, "sm"), &out.SM); err != nil {
+		if out.JID, err = sent.readBound(x); err != nil {
+			return nil, err
+		}
+		switch {
+		case req.EnableSM == nil:
+		case !smOffered:
+			out.SM.EnableFailed = &SMFailed{Condition: "feature-not-implemented"}
+		default:
+			if err := readEnabled(x, &out.SM); err != nil {
 				return nil, err
 			}
 		}

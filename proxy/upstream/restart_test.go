@@ -1,13 +1,17 @@
 package upstream
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
 	"net"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/testenv"
 )
 
 // fakeRestart plays a server after <success/>: it reads the restart header,
@@ -15,7 +19,7 @@ import (
 // a substring), and finally sends tail unasked. It records what it read.
 func fakeRestart(t *testing.T, features string, script [][2]string, tail string) (*Session, <-chan string) {
 	t.Helper()
-	client, server := net.Pipe()
+	client, server := tcpPair(t) // buffered, as a socket is: requests may come pipelined
 	t.Cleanup(func() { client.Close(); server.Close() })
 	got := make(chan string, 1)
 	go func() {
@@ -41,16 +45,39 @@ func fakeRestart(t *testing.T, features string, script [][2]string, tail string)
 				return
 			}
 			answer := step[1]
-			if i := strings.Index(seen.String(), "id='proxy-"); i >= 0 && strings.Contains(answer, "ID") {
-				id := seen.String()[i+4:]
+			// Requests may come pipelined: the id is the last one before the
+			// match, and what follows the match is kept for the next step.
+			all := seen.String()
+			at := strings.Index(all, step[0])
+			if i := strings.LastIndex(all[:at], "id='proxy-"); i >= 0 && strings.Contains(answer, "ID") {
+				id := all[i+4:]
 				answer = strings.ReplaceAll(answer, "ID", id[:strings.IndexByte(id, '\'')])
 			}
 			_, _ = io.WriteString(server, answer)
-			seen.Reset() // the next request's id is the next one seen
+			seen.Reset()
+			seen.WriteString(all[at+len(step[0]):])
 		}
 		_, _ = io.WriteString(server, tail)
 	}()
 	return &Session{Conn: client}, got
+}
+
+// tcpPair is a connected pair of loopback TCP sockets.
+func tcpPair(t *testing.T) (client, server net.Conn) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	client, err = net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if server, err = l.Accept(); err != nil {
+		t.Fatal(err)
+	}
+	return client, server
 }
 
 const featuresAfterAuth = "<stream:features><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'/><session xmlns='urn:ietf:params:xml:ns:xmpp-session'><optional/></session>" +
@@ -146,4 +173,61 @@ func TestRestartFaults(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRestartPipelinesBind: with nothing to resume, the bind and carbons
+// requests go out with the stream header, before the server's features (one
+// round trip fewer); the SM enable follows the features that offer it.
+func TestRestartPipelinesBind(t *testing.T) {
+	client, server := tcpPair(t)
+	t.Cleanup(func() { client.Close(); server.Close() })
+	go func() {
+		_ = server.SetDeadline(time.Now().Add(5 * time.Second))
+		br := bufio.NewReader(server)
+		var first strings.Builder
+		for !strings.Contains(first.String(), "urn:xmpp:carbons:2'/></iq>") {
+			b, err := br.ReadByte()
+			if err != nil {
+				return // the server sends nothing until both requests came
+			}
+			first.WriteByte(b)
+		}
+		ids := regexp.MustCompile(`id='(proxy-[0-9a-f]+)'`).FindAllStringSubmatch(first.String(), -1)
+		if len(ids) != 2 {
+			return
+		}
+		_, _ = io.WriteString(server, "<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' id='s2' version='1.0'>"+featuresAfterAuth+
+			"<iq type='result' id='"+ids[0][1]+"'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'><jid>a@example.com/x</jid></bind></iq>"+
+			"<iq type='result' id='"+ids[1][1]+"'/>")
+		if rest, _ := br.ReadString('>'); rest == "<enable xmlns='urn:xmpp:sm:3'/>" {
+			_, _ = io.WriteString(server, "<enabled xmlns='urn:xmpp:sm:3' id='sm-2'/>")
+		}
+	}()
+	r, err := Restart(restartCtx(t), &Session{Conn: client}, RestartRequest{Domain: "example.com", Resource: "x", Carbons: true, EnableSM: &SMEnable{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.JID != "a@example.com/x" || r.SM.Enabled == nil || r.SM.Enabled.ID != "sm-2" {
+		t.Fatalf("restart: %+v %+v", r, r.SM)
+	}
+}
+
+// TestRestartOnServer: the pipelined bind, carbons and SM enable against the
+// real servers, which must answer them in order after the restarted stream.
+func TestRestartOnServer(t *testing.T) {
+	testenv.ForEachServer(t, func(t *testing.T, srv testenv.Server) {
+		d, _ := newDialer(t, serverConfig(t, srv, TLSStartTLS))
+		s, err := login(t, d, Credentials{Username: newUser("restart")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := Restart(restartCtx(t), s, RestartRequest{Domain: d.cfg.Domain, Resource: "phone.1", Carbons: true, EnableSM: &SMEnable{Resume: true}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Session.Conn.Close()
+		if !strings.HasSuffix(r.JID, "/phone.1") || r.SM.Enabled == nil || r.SM.Enabled.ID == "" {
+			t.Fatalf("restart: jid %q, sm %+v", r.JID, r.SM)
+		}
+	})
 }

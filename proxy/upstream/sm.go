@@ -93,12 +93,8 @@ func resume(x *xmlReader, w io.Writer, r SMResume, offered bool) (SMOutcome, err
 	return SMOutcome{}, fmt.Errorf("unexpected <%s> after resume", a.XMLName.Local)
 }
 
-// enableSM enables stream management on the freshly bound stream.
-func enableSM(x *xmlReader, w io.Writer, e SMEnable, offered bool, out *SMOutcome) error {
-	if !offered {
-		out.EnableFailed = &SMFailed{Condition: "feature-not-implemented"}
-		return nil
-	}
+// smEnableRequest is the XEP-0198 enable for the freshly bound stream.
+func smEnableRequest(e SMEnable) []byte {
 	req := "<enable xmlns='" + nsSM + "'"
 	if e.Resume {
 		req += " resume='true'"
@@ -106,7 +102,12 @@ func enableSM(x *xmlReader, w io.Writer, e SMEnable, offered bool, out *SMOutcom
 	if e.Max > 0 {
 		req += " max='" + strconv.FormatUint(uint64(e.Max), 10) + "'"
 	}
-	a, err := smNext(x, w, []byte(req+"/>"))
+	return []byte(req + "/>")
+}
+
+// readEnabled reads the answer to smEnableRequest into out.
+func readEnabled(x *xmlReader, out *SMOutcome) error {
+	a, err := readSM(x)
 	if err != nil {
 		return err
 	}
@@ -134,6 +135,11 @@ func smNext(x *xmlReader, w io.Writer, req []byte) (smAnswer, error) {
 	if _, err := w.Write(req); err != nil {
 		return smAnswer{}, err
 	}
+	return readSM(x)
+}
+
+// readSM reads the stream management answer that must come next.
+func readSM(x *xmlReader) (smAnswer, error) {
 	se, err := x.next()
 	if err != nil {
 		return smAnswer{}, err
