@@ -230,14 +230,16 @@ func BenchmarkVsHAProxy(b *testing.B) {
 		if f.hp != nil {
 			continue
 		}
-		line := "VsHAProxy ratio " + f.name + ":"
+		line := ""
 		if latency[base] > 0 && latency[f.name] > 0 {
 			line += fmt.Sprintf(" latency p50 %.2fx (%v vs %v)", float64(latency[f.name])/float64(latency[base]), latency[f.name], latency[base])
 		}
 		if rate[base] > 0 && rate[f.name] > 0 {
 			line += fmt.Sprintf(" logins/s c=16 %.2fx (%.1f vs %.1f)", rate[f.name]/rate[base], rate[f.name], rate[base])
 		}
-		fmt.Println(line)
+		if line != "" {
+			fmt.Println("VsHAProxy ratio " + f.name + ":" + line)
+		}
 	}
 }
 
