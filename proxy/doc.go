@@ -18,7 +18,8 @@
 // One connection's life, in files: server.go (listeners, shutdown), accept.go
 // (accept errors), admission.go (connection limits, decided before any read),
 // limits.go and loginguard.go (per-client rates, failed-login throttle), tls.go
-// (handshakes, certificate choice), conn.go (the state machine up to <success/>),
+// (handshakes, certificate choice), preconnect.go (the upstream connection opened
+// while the client authenticates), conn.go (the state machine up to <success/>),
 // xmlin.go and xmlout.go (the restricted pre-auth XML stream), sasl.go (driving a
 // saslauth.Session), sasl2.go and sasl2req.go (SASL2, XEP-0388), bind2.go (Bind2,
 // XEP-0386, through upstream.Restart), sm.go (inline XEP-0198), fast.go (FAST,

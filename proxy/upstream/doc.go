@@ -67,8 +67,10 @@
 // <starttls/> with the stream header, offers TLS session resumption (stock
 // Prosody 0.12 declines it: its TLS defaults set no_ticket, so every login is a
 // full handshake there), and caches SCRAM keys per user (a bounded LRU) so
-// repeated logins skip PBKDF2. Figures are in docs/upstream-bench.md and
-// docs/benchmarks.md.
+// repeated logins skip PBKDF2. Preconnect (Config.Preconnect) opens a connection
+// up to the features before the user is known, for a Login to take through
+// WithPreconn; Restart sends the bind with the stream header. Figures are in
+// docs/upstream-bench.md and docs/benchmarks.md.
 //
 // # Not here
 //
