@@ -16,7 +16,6 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/proxy/upstream"
 	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/saslauth"
 )
 
@@ -53,6 +52,7 @@ type conn struct {
 	// handshaking: a TLS handshake began and did not finish; the peer expects TLS
 	// records, so nothing may be written in plaintext any more.
 	handshaking bool
+	headerSent  bool // our header of the current stream went out (next to the other bool: no padding)
 	id          string
 	log         zerolog.Logger
 	deadline    time.Time // end of the pre-auth phase
@@ -60,26 +60,23 @@ type conn struct {
 	cancel      context.CancelFunc
 
 	// Pre-auth stream state; nil after the handoff.
-	br         *bufio.Reader
-	sr         *streamReader
-	streamID   string
-	headerSent bool // our header of the current stream went out
-	domain     *Domain
-	sni        string // Direct TLS server name, the domain when 'to' is missing
-	elements   int
-	failures   int
-	mech       string              // mechanism of the last <auth/>, for logs
-	sasl2      bool                // the last SASL element was SASL2's (XEP-0388)
-	fastIn     *saslauth.FASTInput // the current exchange is a FAST token login
-	agent      string              // the current SASL2 exchange's user-agent software and device
+	br       *bufio.Reader
+	sr       *streamReader
+	streamID string
+	domain   *Domain
+	sni      string // Direct TLS server name, the domain when 'to' is missing
+	elements int
+	failures int
+	mech     string              // mechanism of the last <auth/>, for logs
+	sasl2    bool                // the last SASL element was SASL2's (XEP-0388)
+	fastIn   *saslauth.FASTInput // the current exchange is a FAST token login
+	agent    string              // the current SASL2 exchange's user-agent software and device
 	// configVersion is the XEP-0509 version of the features this stream got.
 	configVersion string
 	iapMismatches int
-	// The upstream connection opened while the client authenticates
-	// (preconnect.go), and for which domain; at most one per connection.
-	pre       *upstream.Preconn
-	preDomain *Domain
-	preTried  bool
+	// pre is the upstream connection opened while the client authenticates
+	// (preconnect.go); nil until one is tried, at most one per connection.
+	pre *preconn
 
 	remoteIP netip.Addr
 	client   netip.Prefix // remoteIP as per-client limits see it

@@ -19,6 +19,16 @@ type Preconnector interface {
 	Preconnect(ctx context.Context) *upstream.Preconn
 }
 
+// preconn is a connection's pre-connected upstream and the domain it is for.
+// It lives only before the login: an idle session keeps one pointer, to done.
+type preconn struct {
+	p      *upstream.Preconn // nil: none (off, or dropped)
+	domain *Domain
+}
+
+// preconnDone marks a connection whose pre-connect was tried and is over.
+var preconnDone = &preconn{}
+
 // preconnect starts d's upstream connection for c, at most once per client
 // connection: at the Direct TLS ClientHello that names d, or else at the first
 // stream header. Bare TCP connections (port scans, load-balancer probes) open
@@ -26,42 +36,46 @@ type Preconnector interface {
 // hold anyway, ends with c's pre-auth context, and is dropped when the client
 // fails authentication (dropPreconn).
 func (c *conn) preconnect(d *Domain) {
-	if c.preTried || d == nil {
+	if c.pre != nil || d == nil {
 		return
 	}
-	c.preTried = true
+	c.pre = preconnDone
 	pc, ok := d.Upstream.(Preconnector)
 	if !ok {
 		return
 	}
-	c.pre = pc.Preconnect(upstream.WithClientAddr(c.ctx, c.raw.RemoteAddr()))
-	c.preDomain = d
+	if p := pc.Preconnect(upstream.WithClientAddr(c.ctx, c.raw.RemoteAddr())); p != nil {
+		c.pre = &preconn{p: p, domain: d}
+	}
 }
 
 // takePreconn is ctx carrying the pre-connected upstream connection for the
 // login that follows, when it was opened for the stream's domain.
 func (c *conn) takePreconn(ctx context.Context) context.Context {
-	if c.pre == nil || c.preDomain != c.domain {
+	if c.pre == nil || c.pre.p == nil || c.pre.domain != c.domain {
 		return ctx
 	}
-	return upstream.WithPreconn(ctx, c.pre)
+	return upstream.WithPreconn(ctx, c.pre.p)
 }
 
 // dropPreconn closes the pre-connected upstream connection unless a login has
 // taken it. Later logins on c dial.
 func (c *conn) dropPreconn() {
-	if c.pre != nil {
-		c.pre.Close()
-		c.pre = nil
+	if c.pre != nil && c.pre.p != nil {
+		c.pre.p.Close()
+		c.pre = preconnDone
 	}
 }
 
 // onClientHello starts the pre-connect of a Direct TLS connection as soon as
 // its ClientHello names a domain we serve. It runs inside the handshake, on
-// the connection's goroutine.
-func (c *conn) onClientHello(h *tls.ClientHelloInfo) (*tls.Config, error) {
-	if h.ServerName != "" {
-		c.preconnect(c.s.domains[normDomain(h.ServerName)])
+// the connection's goroutine; handshake registers the connection in s.hello.
+func (s *Server) onClientHello(h *tls.ClientHelloInfo) (*tls.Config, error) {
+	if h.ServerName == "" {
+		return nil, nil
+	}
+	if v, ok := s.hello.Load(h.Conn); ok {
+		v.(*conn).preconnect(s.domains[normDomain(h.ServerName)])
 	}
 	return nil, nil // the connection's own config
 }

@@ -16,6 +16,8 @@ func (s *Server) tlsConfigs() (direct, starttls *tls.Config) {
 		MinVersion:     tls.VersionTLS12,
 		NextProtos:     []string{alpnXMPPClient},
 		GetCertificate: s.getCertificate,
+		// Cloned into every connection's config with the rest (tlsHandshake).
+		GetConfigForClient: s.onClientHello,
 	}
 	starttls = &tls.Config{
 		MinVersion:     tls.VersionTLS12,
@@ -38,12 +40,14 @@ func (c *conn) handshake(domain string) error {
 	if domain != "" {
 		hs.base = c.s.starttlsTLS
 	}
-	cfg := hs.config()
-	if domain == "" && !c.preTried {
-		cfg.GetConfigForClient = c.onClientHello // its SNI may start the pre-connect
+	if domain == "" && c.pre == nil {
+		// The ClientHello's SNI may start the pre-connect (onClientHello). A map
+		// entry for the handshake, not a closure the session would keep.
+		c.s.hello.Store(rc, c)
+		defer c.s.hello.Delete(rc)
 	}
 	c.handshaking = true // from here on, a failure must not be answered in plaintext
-	tc := tls.Server(rc, cfg)
+	tc := tls.Server(rc, hs.config())
 	if err := tc.HandshakeContext(c.ctx); err != nil {
 		return err
 	}
