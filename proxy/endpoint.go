@@ -3,6 +3,7 @@ package proxy
 import (
 	"bytes"
 	"crypto"
+	"sync"
 	_ "crypto/sha256" // the hashes tls-server-end-point may name
 	_ "crypto/sha512"
 	"crypto/tls"
@@ -11,75 +12,107 @@ import (
 
 // tls-server-end-point (RFC 5929 §4.1) for HT-SHA-256-ENDP. crypto/tls does
 // not tell a server which certificate its handshake sent, nor, for a resumed
-// session, which one the original handshake sent; tlsHandshake learns both.
+// session, which one the original handshake sent. The shared config's
+// GetConfigForClient picks the certificate and hands the handshake a config
+// made for that certificate alone (certConfigs), so the end point is known;
+// tickets carry it, and a ticket from another certificate is not resumed. No
+// connection keeps a config of its own: an idle session pays nothing for it.
 
-// tlsHandshake is one connection's view of its handshake. All its methods run
-// inside that handshake, on the goroutine that reads its result afterwards.
-type tlsHandshake struct {
-	s      *Server
-	base   *tls.Config // the shared config: its ticket keys, rotated on SIGHUP
-	domain string      // STARTTLS: the stream's domain, for a client without SNI
-
-	full    *tls.Certificate // what GetCertificate chose in a full handshake
-	resumed []byte           // the end point the last unwrapped ticket carried
-}
+// handshakeKey carries the *conn into its handshake's ClientHelloInfo.Context.
+type handshakeKey struct{}
 
 // endpExtra marks the end point in a session ticket's extra data.
 var endpExtra = []byte("xmpp-oauth-proxy tls-server-end-point\x00")
 
-// config is base for this connection: certificate choice and session tickets
-// go through h.
-func (h *tlsHandshake) config() *tls.Config {
-	cfg := h.base.Clone()
-	cfg.GetCertificate = h.getCertificate
-	cfg.WrapSession = h.wrapSession
-	cfg.UnwrapSession = h.unwrapSession
-	return cfg
+// maxCertConfigs bounds certConfigs; reloads make new certificates, and the
+// cache starts afresh past this many.
+const maxCertConfigs = 64
+
+// certConfigs are the configs made per (shared config, certificate).
+type certConfigs struct {
+	mu sync.Mutex
+	m  map[certConfigKey]*certConfig
 }
 
-func (h *tlsHandshake) getCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-	if hello.ServerName == "" && h.domain != "" {
-		hh := *hello
-		hh.ServerName = h.domain
-		hello = &hh
-	}
-	cert, err := h.s.cfg.Certificates.GetCertificate(hello)
-	h.full = cert
-	return cert, err
+// certConfigKey names a certificate by its leaf's bytes, not by the
+// *tls.Certificate: a source may reuse the struct for a reloaded certificate.
+type certConfigKey struct {
+	base *tls.Config
+	leaf *byte
 }
 
-// endPoint is the binding of the session being made or resumed; nil when
-// unknown (a ticket from before this was recorded, an Ed25519 certificate).
-func (h *tlsHandshake) endPoint(resumed bool) []byte {
-	if resumed {
-		return h.resumed
-	}
-	return serverEndPoint(h.full)
+type certConfig struct {
+	cfg      *tls.Config
+	endPoint []byte // nil: the certificate's signature names no hash (Ed25519)
 }
 
-// wrapSession carries the end point into the ticket, so that a resumption
-// binds to the certificate of the original handshake, as RFC 5929 says.
-func (h *tlsHandshake) wrapSession(cs tls.ConnectionState, ss *tls.SessionState) ([]byte, error) {
-	if ep := h.endPoint(cs.DidResume); ep != nil {
-		ss.Extra = append(ss.Extra, append(bytes.Clone(endpExtra), ep...))
-	}
-	return h.base.EncryptTicket(cs, ss)
-}
-
-// unwrapSession decrypts with the shared keys. TLS 1.3 may unwrap several
-// offered tickets; the last one unwrapped is the one a resumption uses.
-func (h *tlsHandshake) unwrapSession(identity []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
-	h.resumed = nil
-	ss, err := h.base.DecryptTicket(identity, cs)
-	if ss == nil || err != nil {
-		return ss, err
-	}
-	for _, e := range ss.Extra {
-		if ep, ok := bytes.CutPrefix(e, endpExtra); ok && len(ep) > 0 {
-			h.resumed = bytes.Clone(ep)
+// configForClient runs first in every handshake of the shared configs: it
+// starts a Direct TLS pre-connect from the SNI, chooses the certificate (by
+// SNI, or for a STARTTLS client without SNI by its stream's domain) and
+// returns that certificate's config.
+func (s *Server) configForClient(base *tls.Config) func(*tls.ClientHelloInfo) (*tls.Config, error) {
+	return func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
+		c, _ := hello.Context().Value(handshakeKey{}).(*conn)
+		if c == nil {
+			return nil, nil // not one of ours (base's GetCertificate serves it)
 		}
+		if c.directTLS && hello.ServerName != "" {
+			c.preconnect(s.domains[normDomain(hello.ServerName)])
+		}
+		if hello.ServerName == "" && c.domain != nil {
+			hh := *hello
+			hh.ServerName = c.domain.Name
+			hello = &hh
+		}
+		cert, err := s.cfg.Certificates.GetCertificate(hello)
+		if err != nil || cert == nil || len(cert.Certificate) == 0 || len(cert.Certificate[0]) == 0 {
+			return nil, err
+		}
+		cc := s.certConfigs.get(base, cert)
+		c.tlsEndPoint = cc.endPoint
+		return cc.cfg, nil
 	}
-	return ss, nil
+}
+
+func (cs *certConfigs) get(base *tls.Config, cert *tls.Certificate) *certConfig {
+	key := certConfigKey{base, &cert.Certificate[0][0]}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cc, ok := cs.m[key]; ok {
+		return cc
+	}
+	if cs.m == nil || len(cs.m) >= maxCertConfigs {
+		cs.m = map[certConfigKey]*certConfig{}
+	}
+	cc := &certConfig{endPoint: serverEndPoint(cert)}
+	cfg := base.Clone()
+	cfg.Certificates = []tls.Certificate{*cert}
+	cfg.GetCertificate, cfg.GetConfigForClient = nil, nil
+	ep := cc.endPoint
+	// Tickets go through base, whose keys SIGHUP rotates.
+	cfg.WrapSession = func(st tls.ConnectionState, ss *tls.SessionState) ([]byte, error) {
+		if ep != nil {
+			ss.Extra = append(ss.Extra, append(bytes.Clone(endpExtra), ep...))
+		}
+		return base.EncryptTicket(st, ss)
+	}
+	cfg.UnwrapSession = func(identity []byte, st tls.ConnectionState) (*tls.SessionState, error) {
+		ss, err := base.DecryptTicket(identity, st)
+		if ss == nil || err != nil {
+			return ss, err
+		}
+		for _, e := range ss.Extra {
+			if got, ok := bytes.CutPrefix(e, endpExtra); ok && ep != nil && bytes.Equal(got, ep) {
+				return ss, nil
+			}
+		}
+		// Made under another certificate (or without an end point): a full
+		// handshake, so that the binding is this certificate's.
+		return nil, nil
+	}
+	cc.cfg = cfg
+	cs.m[key] = cc
+	return cc
 }
 
 // serverEndPoint is RFC 5929 §4.1's hash of cert's leaf: SHA-256 when it is

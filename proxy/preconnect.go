@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"context"
-	"crypto/tls"
 
 	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/proxy/upstream"
 )
@@ -65,17 +64,4 @@ func (c *conn) dropPreconn() {
 		c.pre.p.Close()
 		c.pre = preconnDone
 	}
-}
-
-// onClientHello starts the pre-connect of a Direct TLS connection as soon as
-// its ClientHello names a domain we serve. It runs inside the handshake, on
-// the connection's goroutine; handshake registers the connection in s.hello.
-func (s *Server) onClientHello(h *tls.ClientHelloInfo) (*tls.Config, error) {
-	if h.ServerName == "" {
-		return nil, nil
-	}
-	if v, ok := s.hello.Load(h.Conn); ok {
-		v.(*conn).preconnect(s.domains[normDomain(h.ServerName)])
-	}
-	return nil, nil // the connection's own config
 }

@@ -96,7 +96,7 @@ type Server struct {
 
 	directTLS, starttlsTLS *tls.Config
 	refusing               atomic.Int32 // refused connections being answered
-	hello                  sync.Map     // *tlsrecord.Conn -> *conn during Direct TLS handshakes (preconnect.go)
+	certConfigs            certConfigs  // TLS configs per certificate (endpoint.go)
 
 	// base is the parent of every connection's context; cancelled once all is over.
 	base       context.Context

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"context"
 	"crypto/tls"
 
 	"github.com/xmpp-oauth-proxy/xmpp-oauth-proxy/internal/tlsrecord"
@@ -16,13 +17,13 @@ func (s *Server) tlsConfigs() (direct, starttls *tls.Config) {
 		MinVersion:     tls.VersionTLS12,
 		NextProtos:     []string{alpnXMPPClient},
 		GetCertificate: s.getCertificate,
-		// Cloned into every connection's config with the rest (tlsHandshake).
-		GetConfigForClient: s.onClientHello,
 	}
 	starttls = &tls.Config{
 		MinVersion:     tls.VersionTLS12,
 		GetCertificate: s.getCertificate,
 	}
+	direct.GetConfigForClient = s.configForClient(direct)
+	starttls.GetConfigForClient = s.configForClient(starttls)
 	return direct, starttls
 }
 
@@ -36,26 +37,20 @@ func (s *Server) getCertificate(h *tls.ClientHelloInfo) (*tls.Certificate, error
 // domain is the stream's domain for STARTTLS, "" for Direct TLS.
 func (c *conn) handshake(domain string) error {
 	rc := &tlsrecord.Conn{Conn: c.raw}
-	hs := &tlsHandshake{s: c.s, base: c.s.directTLS, domain: domain}
+	base := c.s.directTLS
 	if domain != "" {
-		hs.base = c.s.starttlsTLS
-	}
-	if domain == "" && c.pre == nil {
-		// The ClientHello's SNI may start the pre-connect (onClientHello). A map
-		// entry for the handshake, not a closure the session would keep.
-		c.s.hello.Store(rc, c)
-		defer c.s.hello.Delete(rc)
+		base = c.s.starttlsTLS
 	}
 	c.handshaking = true // from here on, a failure must not be answered in plaintext
-	tc := tls.Server(rc, hs.config())
-	if err := tc.HandshakeContext(c.ctx); err != nil {
+	tc := tls.Server(rc, base)
+	// configForClient finds c through the handshake's context.
+	if err := tc.HandshakeContext(context.WithValue(c.ctx, handshakeKey{}, c)); err != nil {
 		return err
 	}
 	c.nc = tc
 	c.tlsDone = true
 	c.handshaking = false
 	st := tc.ConnectionState()
-	c.tlsEndPoint = hs.endPoint(st.DidResume)
 	c.log = c.log.With().Str("tls", tls.VersionName(st.Version)).Logger()
 	if domain == "" && st.ServerName != "" {
 		c.sni = normDomain(st.ServerName)
