@@ -64,6 +64,36 @@ func BenchmarkIdleSessionMemory(b *testing.B) {
 			}
 		})
 	}
+	// The baseline in the same run: Debian's HAProxy terminating Direct TLS in
+	// front of the same Prosody, its RSS growth per idle session (x25519 hello).
+	b.Run("haproxy", func(b *testing.B) {
+		hp, err := env.StartHAProxy(context.Background(), "", "")
+		if err != nil {
+			b.Skip(err) // a baseline: only `make bench` needs haproxy
+		}
+		defer hp.Close()
+		const user = "benchidlehp"
+		prosodyUser(b, env, user)
+		cfg := p.tlsConfig()
+		cfg.CurvePreferences = []tls.CurveID{tls.X25519}
+		o := loginOpts{addr: hp.DirectTLSAddr, direct: true, tls: cfg, domain: env.Prosody.Domain, mech: "SCRAM-SHA-1",
+			user: user, scram: scramClient(b, user, benchDirectPassword)}
+		status := fmt.Sprintf("/proc/%d/status", hp.Pid())
+		for i := 0; i < b.N; i++ {
+			var held sessions
+			if err := held.open(o, fmt.Sprintf("hp%d-w", i), 20); err != nil {
+				b.Fatal(err)
+			}
+			time.Sleep(idleSettle)
+			r0 := rssOf(status)
+			if err := held.open(o, fmt.Sprintf("hp%d-s", i), n); err != nil {
+				b.Fatal(err)
+			}
+			time.Sleep(idleSettle)
+			b.ReportMetric(float64(rssOf(status)-r0)/float64(n), "haproxy-RSS-B/session")
+			held.close()
+		}
+	})
 }
 
 // idleSettle outlasts the proxy's hot window (proxy/relaydir.go: a direction
