@@ -3,11 +3,11 @@ package proxy
 import (
 	"bytes"
 	"crypto"
-	"sync"
 	_ "crypto/sha256" // the hashes tls-server-end-point may name
 	_ "crypto/sha512"
 	"crypto/tls"
 	"crypto/x509"
+	"sync"
 )
 
 // tls-server-end-point (RFC 5929 §4.1) for HT-SHA-256-ENDP. crypto/tls does
