@@ -5,6 +5,7 @@
 //
 // env: SERVICE (xmpps://host:port or xmpp://host:port), DOMAIN, USERNAME,
 // PASSWORD, PEER (a JID to message), RECONNECTS (FAST logins after the first),
+// WAIT_REVOKE (stay online until the session ends, then wait to be back),
 // NODE_EXTRA_CA_CERTS (the test CA).
 import { client, xml } from "@xmpp/client";
 
@@ -46,6 +47,16 @@ for (let i = 0; i < Number(env.RECONNECTS || 1); i++) {
   out({ event: "online", jid: again.toString() });
 }
 await x.send(xml("message", { to: env.PEER, type: "chat" }, xml("body", {}, "hello again from xmpp.js")));
+if (env.WAIT_REVOKE) {
+  // The test revokes the FAST token now: the session ends, and the client's
+  // own reconnect tries the token, is refused, and falls back to the password.
+  out({ event: "waiting" });
+  const back = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("not back online within 30 s")), 30000);
+    x.once("online", (j) => { clearTimeout(timer); resolve(j); });
+  });
+  out({ event: "online", jid: back.toString() });
+}
 await x.stop();
 out({ event: "done" });
 process.exit(0);

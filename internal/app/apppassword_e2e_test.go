@@ -125,7 +125,7 @@ func TestRevokedAppPasswordEndsSession(t *testing.T) {
 	if err := s.app.CredentialStore().Revoke(ctx, s.jid("carol"), ap.ID); err != nil {
 		t.Fatal(err)
 	}
-	wantStreamError(t, phone, "not-authorized", "app password was revoked")
+	wantStreamError(t, phone, "not-authorized", "app password or device was revoked")
 
 	c, _ := s.dialRaw(t, false)
 	wantFailure(t, c.auth("PLAIN", plainPayload("", "carol", pw)), "not-authorized")
@@ -257,5 +257,5 @@ func TestRevokeFromAnotherProcessEndsSession(t *testing.T) {
 	if err := other.Revoke(ctx, s.jid("alice"), ap.ID); err != nil {
 		t.Fatal(err)
 	}
-	wantStreamError(t, c, "not-authorized", "app password was revoked")
+	wantStreamError(t, c, "not-authorized", "app password or device was revoked")
 }

@@ -116,7 +116,7 @@ func (r grantRefresher) Refresh(ctx context.Context, refreshToken string) (strin
 
 // Texts a client shows when its session ends by revocation.
 const (
-	textCredentialRevoked = "This app password was revoked"
+	textCredentialRevoked = "Access for this app password or device was revoked" // FAST tokens too
 	textGrantDisabled     = "Your sign-in was ended at the identity provider"
 )
 

@@ -74,7 +74,7 @@ func TestPortalJourney(t *testing.T) {
 		chromedp.WaitVisible(chromedp.CSS(".notice"))); err != nil {
 		t.Fatalf("revoke on the page: %v", err)
 	}
-	wantStreamError(t, live, "not-authorized", "app password was revoked")
+	wantStreamError(t, live, "not-authorized", "app password or device was revoked")
 	c2, _ := s.dialRaw(t, false)
 	wantFailure(t, c2.auth("PLAIN", plainPayload("", user, appPW)), "not-authorized")
 	if strings.Contains(s.logs.String(), appPW) {

@@ -28,7 +28,7 @@ func TestReplicasShareOnePostgreSQL(t *testing.T) {
 	if err := a.app.CredentialStore().Revoke(ctx, a.jid("bob"), ap.ID); err != nil {
 		t.Fatal(err)
 	}
-	wantStreamError(t, c, "not-authorized", "app password was revoked")
+	wantStreamError(t, c, "not-authorized", "app password or device was revoked")
 	c2, _ := b.dialRaw(t, false)
 	wantFailure(t, c2.auth("PLAIN", plainPayload("", "bob", pw)), "not-authorized")
 }

@@ -3,6 +3,7 @@ package app_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"mellium.im/sasl"
 	"mellium.im/xmpp/stanza"
@@ -61,6 +62,42 @@ func TestSCRAMAppPasswordThenFAST(t *testing.T) {
 		t.Fatalf("reconnect used %q, want FAST %q", c2.Mechanism, token.Mechanism)
 	}
 	goXMPPChat(t, s, c2, bob, bobIn, "over FAST")
+
+	// Revoking the FAST token (the page's Revoke) ends a live FAST session and
+	// refuses the token from then on.
+	c3, err := o.NewClient()
+	if err != nil {
+		t.Fatalf("go-xmpp FAST login: %v", err)
+	}
+	toks, err := s.app.CredentialStore().ListFAST(t.Context(), s.jid("alice"))
+	if err != nil || len(toks) != 1 {
+		t.Fatalf("FAST tokens %+v (%v), want go-xmpp's one", toks, err)
+	}
+	if err := s.app.CredentialStore().Revoke(t.Context(), s.jid("alice"), toks[0].ID); err != nil {
+		t.Fatal(err)
+	}
+	ended := make(chan error, 1)
+	go func() {
+		for {
+			if _, err := c3.Recv(); err != nil {
+				ended <- err
+				return
+			}
+		}
+	}()
+	select {
+	case err := <-ended:
+		if !strings.Contains(err.Error(), "stream error: Access for this app password or device was revoked") {
+			t.Fatalf("the FAST session ended with %v, want the revocation's stream error", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the FAST session outlived its revoked token")
+	}
+	c3.Close()
+	if c4, err := o.NewClient(); err == nil {
+		c4.Close()
+		t.Fatal("a revoked FAST token logged in")
+	}
 	if after := hits(); after["token"] != before["token"] || after["introspect"] != before["introspect"] || after["userinfo"] != before["userinfo"] {
 		t.Fatalf("SCRAM and FAST logins reached the IdP: before %v, after %v", before, after)
 	}

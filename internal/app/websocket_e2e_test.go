@@ -227,7 +227,7 @@ func TestWebSocketTokenAndAppPassword(t *testing.T) {
 	if err := s.app.CredentialStore().Revoke(ctx, s.jid("carol"), ap.ID); err != nil {
 		t.Fatal(err)
 	}
-	phone.expectStreamError("not-authorized", "app password was revoked")
+	phone.expectStreamError("not-authorized", "app password or device was revoked")
 }
 
 // expectStreamError reads past acks and presences to a stream error with cond

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"os"
 	"os/exec"
@@ -174,4 +175,63 @@ func xmppjsTrace(t *testing.T, events []xmppjsEvent, tokens bool) (trace, jids [
 		}
 	}
 	return trace, jids
+}
+
+// TestXMPPJSRevokedFAST: while xmpp.js is logged in with its FAST token, the
+// token is revoked (as the page's Revoke does): the live session ends with a
+// not-authorized stream error; the client's own reconnect offers the token,
+// is refused, drops it, and logs in with its app password instead.
+func TestXMPPJSRevokedFAST(t *testing.T) {
+	s := startStack(t, storeConfig(t, "15m"))
+	_, pw := s.newAppPassword(t, "alice", s.env.IdP.Users["alice"], "xmpp.js")
+	bob, bobIn := s.melliumSession(t, "bob", "desk", s.env.IdP.Users["bob"], sasl.Plain)
+	if err := bob.Send(t.Context(), stanza.Presence{}.Wrap(nil)); err != nil {
+		t.Fatal(err)
+	}
+	revoked := make(chan error, 1)
+	go func() {
+		// The FAST session is live once its message has reached bob (not
+		// receive: t.Fatal belongs to the test's goroutine).
+		timeout := time.After(30 * time.Second)
+		for b := ""; b != "hello again from xmpp.js"; {
+			select {
+			case b = <-bobIn.messages:
+			case <-timeout:
+				revoked <- fmt.Errorf("xmpp.js's message after FAST never arrived")
+				return
+			}
+		}
+		toks, err := s.app.CredentialStore().ListFAST(t.Context(), s.jid("alice"))
+		if err == nil && len(toks) != 1 {
+			err = fmt.Errorf("%d FAST tokens, want 1", len(toks))
+		}
+		if err == nil {
+			err = s.app.CredentialStore().Revoke(t.Context(), s.jid("alice"), toks[0].ID)
+		}
+		revoked <- err
+	}()
+	events := s.runXMPPJS(t, "fast.mjs", "SERVICE=xmpps://"+s.direct, "DOMAIN="+s.env.Prosody.Domain,
+		"USERNAME=alice", "PASSWORD="+pw, "PEER="+s.jid("bob"), "RECONNECTS=1", "WAIT_REVOKE=1")
+	if err := <-revoked; err != nil {
+		t.Fatal(err)
+	}
+	var trace []string
+	for _, ev := range events {
+		switch {
+		case ev.Event == "authenticate":
+			trace = append(trace, "auth:"+ev.Mechanism)
+		case ev.Event == "error" && ev.Condition != "": // the socket's own close error has none
+			trace = append(trace, "error:"+ev.Condition)
+		case ev.Event == "token-deleted", ev.Event == "waiting", ev.Event == "online", ev.Event == "token":
+			trace = append(trace, ev.Event)
+		}
+	}
+	got := strings.Join(trace, ",")
+	// A FAST login was live; after the revocation: the stream error, the token
+	// refused and dropped, the app password, a new token.
+	before, after, ok := strings.Cut(got, "waiting,")
+	if want := "error:not-authorized,auth:HT-SHA-256-NONE,token-deleted,auth:PLAIN,token,online"; !ok ||
+		!strings.HasSuffix(before, "auth:HT-SHA-256-NONE,online,") || after != want {
+		t.Fatalf("xmpp.js events: %s", got)
+	}
 }
