@@ -87,8 +87,9 @@ func (s *Server) recheckDue(ctx context.Context, cutoff time.Time) {
 	wg.Wait()
 }
 
-// textIdPRefused is what a client shows when its session ends this way.
-const textIdPRefused = "Your sign-in was ended at the identity provider"
+// TextIdPRefused is what a client shows when its session ends because the
+// IdP no longer vouches for the user (here, or a grant the store disabled).
+const TextIdPRefused = "Your sign-in was ended at the identity provider"
 
 func (s *Server) recheckOne(ctx context.Context, r *relay) {
 	cctx, cancel := context.WithTimeout(ctx, s.cfg.SessionRecheckTimeout)
@@ -97,7 +98,7 @@ func (s *Server) recheckOne(ctx context.Context, r *relay) {
 	switch {
 	case errors.Is(err, saslauth.ErrInvalidCredentials):
 		s.log.Info().Str("user", r.user).Err(err).Msg("session re-check: the IdP no longer vouches for the user; ending the session")
-		if r.revoke(textIdPRefused) {
+		if r.revoke(TextIdPRefused) {
 			s.cfg.Observer.Revoked(1)
 		}
 	case err != nil:

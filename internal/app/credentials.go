@@ -114,11 +114,9 @@ func (r grantRefresher) Refresh(ctx context.Context, refreshToken string) (strin
 	return res.RefreshToken, err
 }
 
-// Texts a client shows when its session ends by revocation.
-const (
-	textCredentialRevoked = "Access for this app password or device was revoked" // FAST tokens too
-	textGrantDisabled     = "Your sign-in was ended at the identity provider"
-)
+// textCredentialRevoked is what a client shows when its session ends because
+// its app password or FAST token was revoked (the IdP's refusal: proxy.TextIdPRefused).
+const textCredentialRevoked = "Access for this app password or device was revoked"
 
 // endRevokedSessions ends live sessions as the store announces revocations,
 // from this process or (PostgreSQL) any replica, until the subscription ends.
@@ -129,7 +127,7 @@ func (a *App) endRevokedSessions(sub *credstore.Subscription) {
 		case credstore.EventCredentialRevoked:
 			a.server.EndSessions(proxy.SessionRef{CredentialID: ev.CredentialID}, textCredentialRevoked)
 		case credstore.EventGrantDisabled:
-			a.server.EndSessions(proxy.SessionRef{GrantID: ev.GrantID}, textGrantDisabled)
+			a.server.EndSessions(proxy.SessionRef{GrantID: ev.GrantID}, proxy.TextIdPRefused)
 		case credstore.EventResync:
 			a.resyncSessions()
 		}
