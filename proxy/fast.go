@@ -147,6 +147,22 @@ func (c *conn) fastAfterLogin(res *loginResult, req *sasl2Request) []byte {
 	return b.Bytes()
 }
 
+// guardedSCRAM puts the same guard in front of SCRAM proof checks.
+type guardedSCRAM struct {
+	inner saslauth.SCRAMVerifier
+	g     guardedAuthenticator
+}
+
+func (a guardedSCRAM) SCRAMKeys(ctx context.Context, username string) (saslauth.SCRAMKeys, error) {
+	return a.inner.SCRAMKeys(ctx, username)
+}
+
+func (a guardedSCRAM) SCRAMLogin(ctx context.Context, username string, match func() string) (saslauth.Identity, error) {
+	return a.g.check(ctx, username, func() (saslauth.Identity, error) {
+		return a.inner.SCRAMLogin(ctx, username, match)
+	})
+}
+
 // guardedFAST puts the same guard in front of FAST token checks: a wrong or
 // replayed token counts as a failed login for the client and the username.
 type guardedFAST struct {

@@ -166,6 +166,9 @@ func New(cfg Config) (*Server, error) {
 		if d.SASL.FAST != nil {
 			d.SASL.FAST = guardedFAST{inner: d.SASL.FAST, g: guardedAuthenticator{guard: guard, observer: cfg.Observer}}
 		}
+		if d.SASL.SCRAM != nil {
+			d.SASL.SCRAM = guardedSCRAM{inner: d.SASL.SCRAM, g: guardedAuthenticator{guard: guard, observer: cfg.Observer}}
+		}
 		domains[name] = &d
 	}
 	base, cancel := context.WithCancel(context.Background())

@@ -28,9 +28,12 @@ type SCRAMVerifier interface {
 	// keys, so the answer does not tell who exists. Errors are classified like
 	// an Authenticator's.
 	SCRAMKeys(ctx context.Context, username string) (SCRAMKeys, error)
-	// SCRAMLogin is called for the credential whose key the proof matched; it
-	// applies what else a login with it needs (revoked since? grant check?).
-	SCRAMLogin(ctx context.Context, username, credentialID string) (Identity, error)
+	// SCRAMLogin runs match, which names the credential whose key the
+	// client's proof was made with ("" for none: ErrInvalidCredentials), and
+	// lets that credential in with what else a login with it needs (revoked
+	// since? grant check?). Login throttles wrap it, as they wrap
+	// Authenticator.CheckPassword.
+	SCRAMLogin(ctx context.Context, username string, match func() (credentialID string)) (Identity, error)
 }
 
 // SCRAMKeys are one user's SCRAM-SHA-256 key factors and stored keys.
@@ -199,29 +202,35 @@ func (s *scramSession) clientFinal(ctx context.Context, msg string) (string, err
 	switch code, err := probe.Step(msg); {
 	case err == nil:
 		return "", failure(NotAuthorized, errSCRAMProof) // an empty key cannot match
-	case code == scram.ErrInvalidProof:
+	case code == scram.ErrInvalidProof: // the keys will tell
 	case code == scram.ErrChannelBindingsDontMatch:
 		return "", failure(NotAuthorized, errSCRAMBinding)
 	default:
 		return "", &Failure{Condition: MalformedRequest, Text: errSCRAMFinal.Error(), Cause: errSCRAMFinal}
 	}
-	for _, k := range s.keys.Keys {
-		conv := s.replay(scram.StoredCredentials{StoredKey: k.StoredKey, ServerKey: k.ServerKey})
-		verifier, err := conv.Step(msg)
-		if err != nil || !conv.Valid() {
-			continue
+	var verifier, authzid string
+	match := func() string {
+		for _, k := range s.keys.Keys {
+			conv := s.replay(scram.StoredCredentials{StoredKey: k.StoredKey, ServerKey: k.ServerKey})
+			if v, err := conv.Step(msg); err == nil && conv.Valid() {
+				verifier, authzid = v, conv.AuthzID()
+				return k.CredentialID
+			}
 		}
-		return verifier, s.login(ctx, conv.AuthzID(), k.CredentialID)
+		return ""
 	}
-	return "", failure(NotAuthorized, errSCRAMProof)
+	id, err := s.cfg.SCRAM.SCRAMLogin(ctx, s.local, match)
+	if err != nil {
+		return "", authFailure(err, "")
+	}
+	if verifier == "" {
+		return "", failure(NotAuthorized, errSCRAMProof) // a verifier that let in without matching
+	}
+	return verifier, s.login(id, authzid)
 }
 
-// login asks the verifier to let the matched credential in and checks the authzid.
-func (s *scramSession) login(ctx context.Context, authzid, credentialID string) error {
-	id, err := s.cfg.SCRAM.SCRAMLogin(ctx, s.local, credentialID)
-	if err != nil {
-		return authFailure(err, "")
-	}
+// login checks who the verifier let in and the authzid.
+func (s *scramSession) login(id Identity, authzid string) error {
 	if id.Username == "" {
 		id.Username = s.local
 	}

@@ -40,7 +40,11 @@ func (f *fakeSCRAM) SCRAMKeys(_ context.Context, user string) (SCRAMKeys, error)
 	return SCRAMKeys{Salt: []byte("made-up-salt-" + user), Iterations: 4096}, nil
 }
 
-func (f *fakeSCRAM) SCRAMLogin(_ context.Context, user, id string) (Identity, error) {
+func (f *fakeSCRAM) SCRAMLogin(_ context.Context, user string, match func() string) (Identity, error) {
+	id := match()
+	if id == "" {
+		return Identity{}, ErrInvalidCredentials
+	}
 	f.logins = append(f.logins, id)
 	if f.err != nil {
 		return Identity{}, f.err

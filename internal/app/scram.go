@@ -16,6 +16,8 @@ type scramStore struct {
 	appPasswordAuthenticator
 }
 
+var errNoSCRAMMatch = errors.New("the SCRAM proof matches none of the user's app passwords")
+
 func (s scramStore) SCRAMKeys(ctx context.Context, username string) (saslauth.SCRAMKeys, error) {
 	k, err := s.store.SCRAMKeys(ctx, username+"@"+s.domain)
 	if err != nil {
@@ -28,7 +30,11 @@ func (s scramStore) SCRAMKeys(ctx context.Context, username string) (saslauth.SC
 	return out, nil
 }
 
-func (s scramStore) SCRAMLogin(ctx context.Context, username, credentialID string) (saslauth.Identity, error) {
+func (s scramStore) SCRAMLogin(ctx context.Context, username string, match func() string) (saslauth.Identity, error) {
+	credentialID := match()
+	if credentialID == "" {
+		return saslauth.Identity{}, fmt.Errorf("%w: %w", saslauth.ErrInvalidCredentials, errNoSCRAMMatch)
+	}
 	v, err := s.store.VerifySCRAM(ctx, username+"@"+s.domain, credentialID, saslauth.ClientAddr(ctx), saslauth.ClientAgent(ctx))
 	switch {
 	case errors.Is(err, credstore.ErrRevoked), errors.Is(err, credstore.ErrNotFound):
