@@ -1,8 +1,10 @@
 package app_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestStreamResumptionThroughNewConnection: a client enables XEP-0198 resumption,
@@ -18,7 +20,9 @@ func testStreamResumptionThroughNewConnection(t *testing.T, s *stack) {
 	if f := c.open(s.domain()); !strings.Contains(f.Inner, "urn:xmpp:sm:3") {
 		t.Fatalf("upstream offers no stream management: %s", f.Inner)
 	}
-	full := c.bind("phone")
+	// A resource of its own: a session of an earlier run (-count) bounces its
+	// unacknowledged stanzas to the same full JID when the server drops it.
+	full := c.bind(fmt.Sprintf("phone-%d", time.Now().UnixNano()))
 	c.send("<enable xmlns='urn:xmpp:sm:3' resume='true'/>")
 	enabled := c.next()
 	if enabled.XMLName.Local != "enabled" || enabled.attr("id") == "" {
