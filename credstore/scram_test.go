@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/hmac"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/xdg-go/scram"
@@ -86,6 +87,50 @@ func TestVerifySCRAM(t *testing.T) {
 		}
 		if _, err := s.VerifySCRAM(ctx, alice.JID, ap.ID, "192.0.2.7", ""); !errors.Is(err, ErrRevoked) {
 			t.Fatalf("revoked: %v, want ErrRevoked", err)
+		}
+	})
+}
+
+// A new user's first app passwords made in parallel (two devices set up at
+// once) share one salt: the first insert wins, the others read it, and every
+// password's keys are made under that salt.
+func TestSCRAMSaltUnderParallelCreation(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		s := b.open(t)
+		owner := Owner{JID: "parallel@example.org", Subject: "sub-parallel"}
+		const n = 8
+		secrets := make([]Secret, n)
+		errs := make(chan error, n)
+		for i := range n {
+			go func() {
+				_, sec, err := s.CreateAppPassword(t.Context(), NewAppPassword{
+					Owner: owner, Label: fmt.Sprintf("device %d", i), RefreshToken: fmt.Sprintf("refresh-%d", i),
+				})
+				secrets[i] = sec
+				errs <- err
+			}()
+		}
+		for range n {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		k, err := s.SCRAMKeys(t.Context(), owner.JID)
+		if err != nil || len(k.Keys) != n {
+			t.Fatalf("%d keys (%v), want %d", len(k.Keys), err, n)
+		}
+		stored := map[string]bool{}
+		for _, key := range k.Keys {
+			stored[string(key.StoredKey)] = true
+		}
+		for i, sec := range secrets {
+			c, err := scram.SHA256.NewClient("parallel", sec.Reveal(), "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := c.GetStoredCredentials(scram.KeyFactors{Salt: string(k.Salt), Iters: k.Iterations}); !stored[string(want.StoredKey)] {
+				t.Fatalf("password %d's keys were not made under the user's one salt", i)
+			}
 		}
 	})
 }
